@@ -1,0 +1,14 @@
+export * from './linearizability';
+export { ClusterSimulation, simulate, DEFAULT_FAULT_TICKS } from './sim/cluster-simulation';
+export type { SimulationOptions, SimulationResult, SimulationStats } from './sim/cluster-simulation';
+export { runSeedBatch, describeFailure } from './sim/sim-runner';
+export type { SeedBatch, BatchSummary } from './sim/sim-runner';
+export { faultHooks } from './sim/fault-hooks';
+export type { InjectableBug } from './sim/fault-hooks';
+export { faultProfile, TICK } from './sim/fault-profile';
+export type { FaultLevel, FaultProfile } from './sim/fault-profile';
+export { InvariantViolation, SafetyInvariants } from './sim/invariants';
+export type { InvariantName } from './sim/invariants';
+export { rawNodeFactory } from './sim/raw-node-factory';
+export type { RaftNodeFactory, SimRaftNode } from './sim/sim-raft-node';
+export { SeededRandom } from './sim/seeded-random';

@@ -1,0 +1,3 @@
+export * from './history';
+export * from './check-linearizability';
+export * from './kv-register-model';

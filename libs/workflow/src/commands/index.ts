@@ -1,0 +1,2 @@
+export * from './command.schema';
+export * from './parse-command';
