@@ -23,6 +23,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/lint/**/*.spec.ts'],
+          setupFiles: ['test/support/property-seed.ts'],
           environment: 'node',
           testTimeout: 60_000,
         },

@@ -12,3 +12,4 @@ export type { InvariantName } from './sim/invariants';
 export { rawNodeFactory } from './sim/raw-node-factory';
 export type { RaftNodeFactory, SimRaftNode } from './sim/sim-raft-node';
 export { SeededRandom } from './sim/seeded-random';
+export { freePort } from './net/free-port';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@flotilla/testing/net/free-port';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Message } from '../core';
 import { encodeKvCommand } from '../kv/kv-commands';
@@ -9,14 +9,6 @@ import { KvStateMachine } from '../kv/kv-state-machine';
 import { LmdbLogStore, type PersistBatch } from '../storage/lmdb-log-store';
 import { TcpTransport } from '../transport/tcp-transport';
 import { RaftNode } from './raft-node';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@flotilla/testing/net/free-port';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotLeaderError } from '../core';
 import { decodeKvCommand, encodeKvCommand, type KvApplyResult } from '../kv/kv-commands';
@@ -14,14 +14,6 @@ import type { RaftNodeOptions } from './raft-node-options';
 
 const HOST = '127.0.0.1';
 const SECRET = 'node-spec-secret';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, HOST, () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 interface Member {
   id: string;

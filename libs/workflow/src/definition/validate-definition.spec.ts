@@ -46,6 +46,15 @@ describe('validateDefinition — acceptance and normalisation', () => {
     }
     expect(summary(null)).toEqual(['schema ']);
   });
+
+  it('normalises -0 to 0, so the definition survives a JSON round trip unchanged', () => {
+    const result = validateDefinition(wf([{ id: 's', type: 'sleep', durationMs: -0 }], { budget: { maxTokens: -0 } }));
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    expect(Object.is(result.definition.budget?.maxTokens, 0)).toBe(true);
+    const sleep = result.definition.steps[0];
+    expect(sleep.type === 'sleep' && Object.is(sleep.durationMs, 0)).toBe(true);
+    expect(validateDefinition(JSON.parse(JSON.stringify(result.definition)))).toEqual(result);
+  });
 });
 
 describe('validateDefinition — size limits', () => {

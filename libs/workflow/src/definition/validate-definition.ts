@@ -3,7 +3,7 @@ import { WorkflowDefinitionSchema, type StepDefinition, type WorkflowDefinition 
 import { toJsonPointer, type DefinitionProblem, type PathSegment } from './definition-problem';
 import { checkDefinitionExpressions } from './expression-checks';
 import { checkInputSchemaDocument } from './input-schema';
-import { isJsonObject, type JsonValue } from './json-value';
+import { isJsonObject, withoutNegativeZero, type JsonValue } from './json-value';
 import { looseSteps } from './loose-steps';
 import { defaultDependencies } from './step-graph';
 import { checkDependencies, checkDocumentDepth, checkDuplicateIds, checkEffects, checkSize } from './structure-checks';
@@ -50,7 +50,8 @@ export function validateDefinition(document: unknown): DefinitionValidationResul
     problems.push(...checkDefinitionExpressions(steps, field('output'), inputSchema));
   }
   if (problems.length > 0 || !parsed.success) return { ok: false, problems: sortByPath(dedupe(problems)) };
-  return { ok: true, definition: { ...parsed.data, steps: withExplicitDependencies(parsed.data.steps) } };
+  const definition = withoutNegativeZero(parsed.data);
+  return { ok: true, definition: { ...definition, steps: withExplicitDependencies(definition.steps) } };
 }
 
 /** Throws an Error listing every problem; for tests, examples and trusted fixtures only. */
