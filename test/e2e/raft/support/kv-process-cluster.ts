@@ -32,6 +32,8 @@ export interface ClusterOptions {
   snapshotEntries?: number;
   catchUpEntries?: number;
   timeoutMs?: number;
+  /** Extra Node.js flags for every server process (e.g. `--cpu-prof` in bench/profile). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -74,6 +76,7 @@ export class KvProcessCluster {
   async start(id: string, opts: { bootstrap?: boolean } = { bootstrap: true }): Promise<void> {
     const n = this.nodes.get(id)!;
     const args = [
+      ...(this.opts.nodeArgs ?? []),
       '--import',
       'tsx',
       SERVER,
@@ -133,6 +136,18 @@ export class KvProcessCluster {
     if (!n.proc || n.proc.exitCode !== null) return;
     const exited = new Promise((r) => n.proc!.once('exit', r));
     n.proc.kill('SIGKILL');
+    await exited;
+    n.proc = undefined;
+  }
+
+  /** Graceful stop (SIGTERM), waiting for the process to exit. */
+  async terminate(id: string): Promise<void> {
+    const n = this.nodes.get(id)!;
+    n.client?.close();
+    n.client = undefined;
+    if (!n.proc || n.proc.exitCode !== null) return;
+    const exited = new Promise((r) => n.proc!.once('exit', r));
+    n.proc.kill('SIGTERM');
     await exited;
     n.proc = undefined;
   }
