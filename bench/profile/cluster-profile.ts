@@ -2,8 +2,9 @@
  * CPU profiles of a 3-node kv-server cluster under the 64-client write load of
  * bench/raft-cluster.bench.ts, for finding where each committed write's CPU goes.
  *
- *   npx tsx bench/profile/cluster-profile.ts [--clients 64] [--seconds 6] [--out DIR]
+ *   npx tsx bench/profile/cluster-profile.ts [--clients 64] [--conns 64] [--seconds 6] [--storage lmdb|wal] [--no-prof] [--out DIR]
  *
+ * `--conns C` multiplexes the clients over C pipelined connections (default: one each).
  * Writes one .cpuprofile per server (open in Chrome DevTools or speedscope) and prints the
  * heaviest functions by self time for the leader and one follower.
  */
@@ -15,6 +16,25 @@ import { KvProcessCluster } from '../../test/e2e/raft/support/kv-process-cluster
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+/** CPU ms (user and sys) per thread name (summed over threads of one name) of a process, from /proc (Linux). */
+function threadCpu(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  if (pid === undefined) return out;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // Every thread of a Node process is called "node": tell the main (JS) thread from the rest.
+      const name = tid === String(pid) ? 'main' : 'threads';
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${name} user`, (out.get(`${name} user`) ?? 0) + Number(fields[11]) * 10);
+      out.set(`${name} sys`, (out.get(`${name} sys`) ?? 0) + Number(fields[12]) * 10);
+    } catch {
+      // thread exited
+    }
+  }
+  return out;
 }
 
 interface ProfileNode {
@@ -44,28 +64,49 @@ async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '6'));
   const out = resolve(arg('out', join(__dirname, '../../.data/profiles', String(Date.now()))));
   mkdirSync(out, { recursive: true });
-  const cluster = await KvProcessCluster.create({ ids: ['n1', 'n2', 'n3'], tickMs: 20, electionTicks: 10, timeoutMs: 5000, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${out}`] });
+  const cluster = await KvProcessCluster.create({ ids: ['n1', 'n2', 'n3'], tickMs: 20, electionTicks: 10, timeoutMs: 5000, storage: process.argv.includes('--storage') ? (arg('storage', 'lmdb') as 'lmdb' | 'wal') : undefined, nodeArgs: process.argv.includes('--no-prof') ? [] : ['--cpu-prof', `--cpu-prof-dir=${out}`] });
   let leader = '';
   let writes = 0;
+  const latencies: number[] = [];
   const roles = new Map<string, string>();
   try {
     await cluster.startAll();
     leader = await cluster.waitForLeader();
     for (const node of cluster.nodes.values()) roles.set(String(node.proc?.pid), node.id === leader ? `${node.id} (leader)` : node.id);
     const addr = { host: '127.0.0.1', port: cluster.nodes.get(leader)!.clientPort };
-    const clients = Array.from({ length: clientsN }, () => new KvClient(addr));
+    const conns = Array.from({ length: Number(arg('conns', String(clientsN))) }, () => new KvClient(addr));
+    const clients = Array.from({ length: clientsN }, (_, i) => conns[i % conns.length]);
+    const threadsBefore = new Map([...cluster.nodes.values()].map((n) => [n.id, threadCpu(n.proc?.pid)]));
+    const lg0 = process.cpuUsage();
     const end = performance.now() + seconds * 1000;
     await Promise.all(
       clients.map(async (c, ci) => {
         let i = 0;
         while (performance.now() < end) {
+          const t = performance.now();
           await c.put(`c${ci}-${i++ % 1000}`, 'sixteen-byte-val');
+          latencies.push(performance.now() - t);
           writes++;
         }
       }),
     );
-    clients.forEach((c) => c.close());
-    console.log(`${writes} writes in ${seconds} s = ${Math.round(writes / seconds)}/s; leader ${leader}`);
+    conns.forEach((c) => c.close());
+    const lg = process.cpuUsage(lg0);
+    console.log(`load generator: ${Math.round((lg.user + lg.system) / writes)} µs CPU per write`);
+    for (const n of cluster.nodes.values()) {
+      const before = threadsBefore.get(n.id)!;
+      const after = threadCpu(n.proc?.pid);
+      const parts = [...after].map(([name, ms]) => [name, ms - (before.get(name) ?? 0)] as const).filter(([, ms]) => ms > 0);
+      const total = parts.reduce((a, [, ms]) => a + ms, 0);
+      console.log(`${n.id}${n.id === leader ? ' (leader)' : ''}: ${((1000 * total) / writes).toFixed(1)} µs CPU per write — ${parts.map(([name, ms]) => `${name} ${((1000 * ms) / writes).toFixed(1)}`).join(', ')}`);
+    }
+    for (const n of cluster.nodes.values()) {
+      const st = await cluster.status(n.id);
+      console.log(`${n.id}: ${st.store.flushes} flushes (${(writes / st.store.flushes).toFixed(1)} writes each), ${st.transport.framesSent} frames sent in ${st.transport.socketWrites} socket writes, ${st.transport.framesReceived} received`);
+    }
+    latencies.sort((a, b) => a - b);
+    const at = (p: number): string => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))].toFixed(3);
+    console.log(`${writes} writes in ${seconds} s = ${Math.round(writes / seconds)}/s; latency p50 ${at(0.5)} ms, p99 ${at(0.99)} ms; leader ${leader}`);
     for (const id of cluster.opts.ids) await cluster.terminate(id);
   } finally {
     await cluster.destroy();

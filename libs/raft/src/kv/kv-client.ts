@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { CoalescingWriter } from '../transport/coalescing-writer';
 import { encodeFrame, FrameDecoder } from '../transport/frame-codec';
 import type { PeerAddress } from '../transport/peer-link';
 import type { KvApplyResult } from './kv-commands';
@@ -26,6 +27,7 @@ export class KvConnectionError extends Error {
 /** Pipelined client of one KV server's client port. */
 export class KvClient {
   private socket: Socket | undefined;
+  private writer: CoalescingWriter | undefined;
   private connecting: Promise<Socket> | undefined;
   private nextId = 1;
   private readonly inflight = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
@@ -47,18 +49,21 @@ export class KvClient {
   request(req: DistributiveOmit<KvRequest, 'id'>): Promise<unknown> {
     const id = this.nextId++;
     const open = this.socket;
-    if (open && !open.destroyed) {
-      // Connected: write now, one promise per request.
+    const writer = this.writer;
+    if (open && writer && !open.destroyed) {
+      // Connected: queue now (requests of one event-loop turn share a write), one promise per request.
       return new Promise<unknown>((resolve, reject) => {
         this.inflight.set(id, { resolve, reject });
-        open.write(encodeFrame({ ...req, id }));
+        writer.write(encodeFrame({ ...req, id }));
       });
     }
     return this.ensureSocket().then(
-      (socket) =>
+      () =>
         new Promise<unknown>((resolve, reject) => {
+          const connected = this.writer;
+          if (!connected) return reject(new KvConnectionError(this.address));
           this.inflight.set(id, { resolve, reject });
-          socket.write(encodeFrame({ ...req, id }));
+          connected.write(encodeFrame({ ...req, id }));
         }),
     );
   }
@@ -66,6 +71,7 @@ export class KvClient {
   close(): void {
     this.socket?.destroy();
     this.socket = undefined;
+    this.writer = undefined;
   }
 
   private ensureSocket(): Promise<Socket> {
@@ -77,6 +83,7 @@ export class KvClient {
       const decoder = new FrameDecoder(256 * 1024 * 1024);
       socket.once('connect', () => {
         this.socket = socket;
+        this.writer = new CoalescingWriter(socket);
         this.connecting = undefined;
         resolve(socket);
       });
@@ -96,7 +103,10 @@ export class KvClient {
           this.connecting = undefined;
           reject(new KvConnectionError(this.address));
         }
-        if (this.socket === socket) this.socket = undefined;
+        if (this.socket === socket) {
+          this.socket = undefined;
+          this.writer = undefined;
+        }
         const lost = [...this.inflight.values()];
         this.inflight.clear();
         for (const w of lost) w.reject(new KvConnectionError(this.address));

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { CoalescingWriter } from '../transport/coalescing-writer';
 import { encodeFrame, FrameDecoder } from '../transport/frame-codec';
 import { silentLogger, type RaftLogger } from '../transport/logger';
 import type { PeerAddress } from '../transport/peer-link';
@@ -37,6 +38,7 @@ export class KvTcpServer {
     this.sockets.add(socket);
     socket.setNoDelay(true);
     const decoder = new FrameDecoder(MAX_REQUEST_BYTES);
+    const out = new CoalescingWriter(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
     socket.on('data', (chunk: Buffer) => {
@@ -52,18 +54,18 @@ export class KvTcpServer {
         const req = parseKvRequest(raw);
         if (typeof req === 'string') {
           const id = typeof (raw as { id?: unknown })?.id === 'number' ? (raw as { id: number }).id : -1;
-          this.reply(socket, { id, ok: false, error: { code: 'bad-request', message: req } });
+          this.reply(out, { id, ok: false, error: { code: 'bad-request', message: req } });
           continue;
         }
         executeKvRequest(this.service, req).then(
-          (result) => this.reply(socket, { id: req.id, ok: true, result }),
-          (err: unknown) => this.reply(socket, { id: req.id, ok: false, error: toKvError(err) }),
+          (result) => this.reply(out, { id: req.id, ok: true, result }),
+          (err: unknown) => this.reply(out, { id: req.id, ok: false, error: toKvError(err) }),
         );
       }
     });
   }
 
-  private reply(socket: Socket, res: KvResponse): void {
-    if (!socket.destroyed) socket.write(encodeFrame(res));
+  private reply(out: CoalescingWriter, res: KvResponse): void {
+    out.write(encodeFrame(res));
   }
 }

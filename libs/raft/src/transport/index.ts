@@ -6,3 +6,4 @@ export * from './logger';
 export * from './peer-link';
 export * from './tcp-transport';
 export * from './transport-stats';
+export * from './coalescing-writer';

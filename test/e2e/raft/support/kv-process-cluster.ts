@@ -32,6 +32,8 @@ export interface ClusterOptions {
   snapshotEntries?: number;
   catchUpEntries?: number;
   timeoutMs?: number;
+  /** Log store of every server (`--storage`); the server's default when unset. */
+  storage?: 'lmdb' | 'wal';
   /** Extra Node.js flags for every server process (e.g. `--cpu-prof` in bench/profile). */
   nodeArgs?: string[];
 }
@@ -103,6 +105,7 @@ export class KvProcessCluster {
       '--log-level',
       'info',
     ];
+    if (this.opts.storage) args.push('--storage', this.opts.storage);
     const voters = this.opts.bootstrap ?? this.opts.ids;
     if (opts.bootstrap !== false && voters.includes(id)) args.push('--bootstrap', voters.join(','));
     const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, FLOTILLA_RAFT_SECRET: CLUSTER_SECRET }, stdio: ['ignore', 'pipe', 'pipe'] });
