@@ -1,3 +1,4 @@
+import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { newMessage } from '../core';
 import { encodeFrame, FrameDecoder } from '../transport/frame-codec';
@@ -6,6 +7,18 @@ import { parseWireMessage } from './wire-message';
 /** What a message looks like after a trip through the transport's codec. */
 function viaWire(payload: unknown): unknown {
   return new FrameDecoder(1 << 20).push(encodeFrame(payload))[0];
+}
+
+/**
+ * What a hostile or buggy peer can deliver: any msgpack frame (the binary Raft format cannot
+ * even express most malformed shapes, but the decoder accepts msgpack frames too).
+ */
+function viaMsgpackFrame(payload: unknown): unknown {
+  const body = new Packr({ useRecords: false, mapsAsObjects: true }).pack(payload);
+  const frame = Buffer.alloc(4 + body.length);
+  frame.writeUInt32BE(body.length, 0);
+  body.copy(frame, 4);
+  return new FrameDecoder(1 << 20).push(frame)[0];
 }
 
 describe('parseWireMessage', () => {
@@ -40,7 +53,19 @@ describe('parseWireMessage', () => {
     ['a bad entry type', { ...app, entries: [{ index: 1, term: 1, type: 'weird', data: new Uint8Array() }] }, /malformed entry/],
     ['a malformed snapshot', { ...app, snapshot: { metadata: { index: 1 } } }, /malformed snapshot/],
     ['a non-object', 42, /not an object/],
-  ])('refuses %s', (_what, payload, reason) => {
+  ])('refuses %s (msgpack frame)', (_what, payload, reason) => {
+    const r = parseWireMessage(viaMsgpackFrame(payload), 'a', 'b');
+    expect(typeof r).toBe('string');
+    expect(r).toMatch(reason);
+  });
+
+  it.each([
+    ['a sender spoofing another peer', { ...app, from: 'c' }, /claims sender c/],
+    ['a message for another node', { ...app, to: 'z' }, /addressed to z/],
+    ['a local-only kind', { ...app, type: 'MsgHup' }, /local-only/],
+    ['a negative term', { ...app, term: -1 }, /term/],
+    ['a fractional index', { ...app, index: 1.5 }, /index/],
+  ] as const)('refuses %s (binary Raft frame)', (_what, payload, reason) => {
     const r = parseWireMessage(viaWire(payload), 'a', 'b');
     expect(typeof r).toBe('string');
     expect(r).toMatch(reason);

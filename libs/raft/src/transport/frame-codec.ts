@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import { FrameDecodeError, FrameTooLargeError } from './errors';
+import { decodeRaftMessage, encodeRaftMessageBody, isRaftMessage, RAFT_MESSAGE_TAG } from './raft-message-codec';
 
 /** Bytes of the big-endian length prefix in front of every frame. */
 export const FRAME_HEADER_BYTES = 4;
@@ -8,8 +9,16 @@ export const FRAME_HEADER_BYTES = 4;
 // restarts (and loses any shared structure table) can always decode what it receives.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
-/** Encodes `payload` as msgpack and prefixes it with its length (u32, big-endian). */
+/**
+ * Encodes `payload` and prefixes it with its length (u32, big-endian): Raft messages in their
+ * binary format (see raft-message-codec.ts), anything else as msgpack.
+ */
 export function encodeFrame(payload: unknown): Buffer {
+  if (isRaftMessage(payload)) {
+    const frame = encodeRaftMessageBody(payload, FRAME_HEADER_BYTES);
+    frame.writeUInt32BE(frame.length - FRAME_HEADER_BYTES, 0);
+    return frame;
+  }
   const body = packr.pack(payload);
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
   frame.writeUInt32BE(body.length, 0);
@@ -18,7 +27,7 @@ export function encodeFrame(payload: unknown): Buffer {
 }
 
 /**
- * Incremental decoder for a stream of length-prefixed msgpack frames.
+ * Incremental decoder for a stream of length-prefixed frames (binary Raft messages or msgpack).
  *
  * Invariants: a frame whose announced length exceeds `maxFrameBytes` is rejected as soon as its
  * header arrives (nothing of it is buffered); an undecodable body throws {@link FrameDecodeError}.
@@ -49,7 +58,8 @@ export class FrameDecoder {
       if (this.buffered < FRAME_HEADER_BYTES + length) break;
       const frame = this.take(FRAME_HEADER_BYTES + length);
       try {
-        out.push(packr.unpack(frame.subarray(FRAME_HEADER_BYTES)));
+        const body = frame.subarray(FRAME_HEADER_BYTES);
+        out.push(body[0] === RAFT_MESSAGE_TAG ? decodeRaftMessage(body) : packr.unpack(body));
       } catch (err) {
         this.poisoned = true;
         throw new FrameDecodeError(err instanceof Error ? err.message : String(err));
