@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     await cluster.destroy();
   }
   for (const file of readdirSync(out).filter((f) => f.endsWith('.cpuprofile'))) {
-    const pid = /\.(\d+)\.\d+\.cpuprofile$/.exec(file)?.[1] ?? '';
+    const pid = /\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(file)?.[1] ?? '';
     console.log(`\n${roles.get(pid) ?? '?'}: ${file}`);
     for (const line of topSelf(join(out, file), 25)) console.log(line);
   }
