@@ -3,7 +3,7 @@
  * the operator must be able to find the damaged file from the error alone. None of them is
  * ever "handled" by truncating committed data — the node stops instead.
  */
-export type StorageErrorCode = 'LOG_CORRUPT' | 'LOG_HOLE' | 'SNAPSHOT_CORRUPT' | 'SNAPSHOT_MISSING' | 'STORE_CLOSED' | 'APPEND_GAP' | 'DATA_DIR_LOCKED';
+export type StorageErrorCode = 'LOG_CORRUPT' | 'LOG_HOLE' | 'SNAPSHOT_CORRUPT' | 'SNAPSHOT_MISSING' | 'STORE_CLOSED' | 'APPEND_GAP' | 'DATA_DIR_LOCKED' | 'STORE_KIND_MISMATCH';
 
 /** Base class of every storage error: a stable `code` and the file or directory concerned. */
 export class StorageError extends Error {
@@ -79,5 +79,17 @@ export class StoreClosedError extends StorageError {
   constructor(path: string) {
     super('STORE_CLOSED', path, 'store is closed');
     this.name = 'StoreClosedError';
+  }
+}
+
+/** The data directory holds a log written by the other store kind (LMDB vs write-ahead log). */
+export class StoreKindMismatchError extends StorageError {
+  constructor(
+    path: string,
+    readonly wanted: string,
+    readonly found: string,
+  ) {
+    super('STORE_KIND_MISMATCH', path, `data directory holds a ${found} log; refusing to open it as ${wanted} (pick the matching --storage, or wipe the directory)`);
+    this.name = 'StoreKindMismatchError';
   }
 }

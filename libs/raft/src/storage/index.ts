@@ -3,5 +3,8 @@ export * from './entry-tail-cache';
 export * from './errors';
 export * from './lmdb-log-store';
 export * from './log-record-codec';
+export * from './log-store';
+export * from './open-log-store';
 export * from './snapshot-file-format';
 export * from './snapshot-store';
+export * from './wal-log-store';

@@ -1,13 +1,16 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { CompactedError, SnapshotOutOfDateError, UnavailableError, type ConfState, type Entry, type HardState, type InitialState, type Snapshot, type Storage } from '../core';
+import { CompactedError, SnapshotOutOfDateError, UnavailableError, type ConfState, type Entry, type HardState, type InitialState, type Snapshot } from '../core';
 import { silentLogger, type RaftLogger } from '../transport/logger';
 import { DataDirLock } from './data-dir-lock';
 import { EntryTailCache, type EntryTailCacheLimits } from './entry-tail-cache';
 import { AppendGapError, LogCorruptError, LogHoleError, SnapshotMissingError, StoreClosedError } from './errors';
+import type { LogStore, LogStoreStats, PersistBatch } from './log-store';
 import { decodeEntryValue, decodeIndexKey, decodeMetaValue, encodeEntryValue, encodeIndexKey, encodeMetaValue, entryValueTerm } from './log-record-codec';
 import { SnapshotStore } from './snapshot-store';
+
+export type { LogStoreStats, PersistBatch } from './log-store';
 
 /** Where and how to open a {@link LmdbLogStore}. */
 export interface LmdbLogStoreOptions {
@@ -20,23 +23,6 @@ export interface LmdbLogStoreOptions {
   /** Bounds of the in-memory copy of the newest entries (see {@link EntryTailCache}). Default 8192 entries / 16 MiB. */
   tailCache?: EntryTailCacheLimits;
   logger?: RaftLogger;
-}
-
-/** What a Ready asks the host to persist, written as one batch with a single flush. */
-export interface PersistBatch {
-  readonly snapshot?: Snapshot;
-  readonly entries?: readonly Entry[];
-  readonly hardState?: HardState;
-}
-
-/** Write-path counters; `flushes` < `writes` shows group commit at work. */
-export interface LogStoreStats {
-  /** Write requests acknowledged (append, setHardState, persist, …). */
-  writes: number;
-  /** LMDB transactions committed and flushed; each covers one batch of write requests. */
-  flushes: number;
-  /** Largest number of write requests one flush covered. */
-  maxBatch: number;
 }
 
 interface LogPosition {
@@ -84,7 +70,7 @@ const META = { hardState: 'hardState', confState: 'confState', logStart: 'logSta
  * compacted entry, or the installed snapshot's position. `term(firstIndex() - 1)` answers
  * from it.
  */
-export class LmdbLogStore implements Storage {
+export class LmdbLogStore implements LogStore {
   private hard: HardState;
   private conf: ConfState;
   private start: LogPosition;

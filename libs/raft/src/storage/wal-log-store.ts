@@ -1,0 +1,654 @@
+import { existsSync, fdatasync, fdatasyncSync, ftruncateSync, readFileSync, unlinkSync, write, writeSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CompactedError, SnapshotOutOfDateError, UnavailableError, type ConfState, type Entry, type HardState, type InitialState, type Snapshot } from '../core';
+import { silentLogger, type RaftLogger } from '../transport/logger';
+import { DataDirLock } from './data-dir-lock';
+import { EntryTailCache, type EntryTailCacheLimits } from './entry-tail-cache';
+import { AppendGapError, LogCorruptError, LogHoleError, SnapshotMissingError, StoreClosedError, StoreKindMismatchError } from './errors';
+import { fsyncDirectory } from './fsync';
+import type { LogStore, LogStoreOptions, LogStoreStats, PersistBatch } from './log-store';
+import { SnapshotStore } from './snapshot-store';
+import { WalIndex } from './wal-index';
+import { encodeWalRecord, entryTypeByte, entryTypeOf, readWalFrame, WalRecordType, type DecodedWalRecord, type EncodedWalRecord, type WalRecordFields } from './wal-record-codec';
+import { listWalSegments, WalSegment } from './wal-segment';
+
+/**
+ * How a flush reaches the disk. `threadpool`: async `write` + `fdatasync` on libuv's
+ * threadpool, the event loop stays free; writes queued meanwhile share the next flush.
+ * `inline`: `writeSync` + `fdatasyncSync` on the main thread, scheduled with `setImmediate` so
+ * that a burst of writes from one event-loop turn shares one flush (no thread hops).
+ */
+export type WalFlushMode = 'threadpool' | 'inline';
+
+/** Where and how to open a {@link WalLogStore}. */
+export interface WalLogStoreOptions extends LogStoreOptions {
+  /** A segment is closed and a new one started once it holds this many bytes. Default 64 MiB. */
+  segmentBytes?: number;
+  /** Default 'threadpool'. */
+  flushMode?: WalFlushMode;
+  /**
+   * Makes the written bytes of `fd` durable; default `fdatasync`. A test hook: a write is
+   * acknowledged only after this returned (or its promise resolved).
+   */
+  sync?: (fd: number) => void | Promise<void>;
+}
+
+interface Position {
+  index: number;
+  term: number;
+}
+
+/** One write request: at most one record, made durable and visible as a unit. */
+interface PendingWrite {
+  type: WalRecordType;
+  fields: WalRecordFields;
+  encoded: EncodedWalRecord | undefined;
+  /** Extra in-memory effects once durable (e.g. the snapshot object). */
+  publish?: () => void;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/** What the log looks like after replaying records (and, later, after each flush). */
+interface LogState {
+  hard: HardState;
+  conf: ConfState | undefined;
+  start: Position;
+  snap: Position;
+}
+
+const DEFAULT_TAIL_CACHE: EntryTailCacheLimits = { maxEntries: 8192, maxBytes: 16 * 1024 * 1024 };
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const EMPTY_HARD_STATE: HardState = { term: 0, vote: null, commit: 0 };
+const writeAsync = promisify(write);
+const fdatasyncAsync = promisify(fdatasync);
+
+/**
+ * Durable Raft log as an append-only write-ahead log (etcd's wal design): numbered segment
+ * files under `<dir>/wal/`, one crc32-framed record per write request, one `fdatasync` per
+ * group-committed batch of records; snapshots in `<dir>/snapshots/` via {@link SnapshotStore}.
+ * Reads come from an in-memory {@link WalIndex} (term, type and file position of every
+ * retained entry) plus the {@link EntryTailCache}; a cache miss is one positional read.
+ *
+ * Durability invariant: a write's promise resolves only after the bytes of its record were
+ * written AND the `sync` (fdatasync) covering them returned — and, when the flush created or
+ * deleted a segment, after the directory was fsynced. Writes become visible to readers at the
+ * same moment, never earlier. A failed write or sync rejects every write of its batch and
+ * every later one: the file's state is then unknown (fsyncgate), the node must stop.
+ *
+ * Group commit: every write request (persist, append, setHardState, …) enqueues exactly one
+ * record; a flush writes all queued records with one `write` and one `sync`, then resolves
+ * them all. A record is atomic on replay, so each request is all-or-nothing after a crash.
+ *
+ * Overwrite: a record whose first entry index is ≤ the current last index replaces that
+ * suffix (a Raft conflict), on the live log and identically on replay.
+ *
+ * Segments: `<seq>-<firstIndex>.wal` (16 hex digits each, so lexical order = write order).
+ * Each starts with a SegmentHeader record repeating hard state, membership, log start and the
+ * recorded snapshot, so older segments can be deleted: `compact(i)` deletes every segment all
+ * of whose live entries are ≤ i (never the active one) and fsyncs the directory. A segment is
+ * rolled over when it passes `segmentBytes`.
+ *
+ * Start-up (`open`) replays the segments in order and verifies every record's crc32.
+ * Torn-tail rule: a record at the end of the LAST segment that is incomplete (its length runs
+ * past EOF) or whose remaining bytes are all zero was never acknowledged (its sync never
+ * returned), so the file is truncated back to the last good record with a warning. Anything
+ * else — a complete record failing its crc, a bad record in an earlier segment, a missing
+ * segment — throws {@link LogCorruptError} naming the file and offset; entries not contiguous
+ * from the log start throw {@link LogHoleError}; a commit index beyond the log and snapshot
+ * throws {@link LogCorruptError}; a recorded snapshot without its file throws
+ * {@link SnapshotMissingError}; a newer snapshot file (crash between saving and recording it)
+ * is adopted. Acknowledged data is never dropped silently.
+ *
+ * One process per data directory (`<dir>/LOCK`, {@link DataDirLock}); a directory holding an
+ * LMDB log (`raft-log.mdb`) is refused with {@link StoreKindMismatchError}.
+ */
+export class WalLogStore implements LogStore {
+  private hard: HardState;
+  private conf: ConfState;
+  private start: Position;
+  private last: number;
+  private snap: Snapshot;
+  /** Positions including queued, not yet durable writes; used to validate new writes. */
+  private tentativeStart: Position;
+  private tentativeLast: number;
+  /** State as of the end of the last record handed to the disk: what a new segment header repeats. */
+  private readonly written: LogState & { last: number };
+  private queue: PendingWrite[] = [];
+  private running: Promise<void> | undefined;
+  private closed = false;
+  private broken: Error | undefined;
+  private readonly counters: LogStoreStats = { writes: 0, flushes: 0, maxBatch: 0 };
+  private readonly tailCache: EntryTailCache;
+  private readonly segmentBytes: number;
+  private readonly inline: boolean;
+  private readonly syncFn: ((fd: number) => void | Promise<void>) | undefined;
+
+  private constructor(
+    readonly path: string,
+    private readonly segments: Map<number, WalSegment>,
+    private active: WalSegment,
+    private readonly index: WalIndex,
+    private readonly snapshots: SnapshotStore,
+    private readonly lock: DataDirLock,
+    private readonly logger: RaftLogger,
+    state: LogState & { last: number; snapshot: Snapshot },
+    opts: WalLogStoreOptions,
+  ) {
+    this.tailCache = new EntryTailCache(opts.tailCache ?? DEFAULT_TAIL_CACHE);
+    this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.inline = opts.flushMode === 'inline';
+    this.syncFn = opts.sync;
+    this.hard = state.hard;
+    this.conf = state.conf ?? { voters: [], learners: [] };
+    this.start = { ...state.start };
+    this.last = state.last;
+    this.snap = state.snapshot;
+    this.tentativeStart = { ...state.start };
+    this.tentativeLast = state.last;
+    this.written = { hard: state.hard, conf: state.conf, start: { ...state.start }, snap: { ...state.snap }, last: state.last };
+  }
+
+  /** Opens (or creates) the store in `opts.dir`, replaying and verifying the log (see the class comment). */
+  static async open(opts: WalLogStoreOptions): Promise<WalLogStore> {
+    const logger = opts.logger ?? silentLogger;
+    await mkdir(opts.dir, { recursive: true });
+    const lock = await DataDirLock.acquire(opts.dir);
+    const walDir = join(opts.dir, 'wal');
+    const segments = new Map<number, WalSegment>();
+    let constructed: WalLogStore | undefined;
+    try {
+      if (existsSync(join(opts.dir, 'raft-log.mdb'))) throw new StoreKindMismatchError(opts.dir, 'wal', 'lmdb');
+      await mkdir(walDir, { recursive: true });
+      const snapshots = await SnapshotStore.open(join(opts.dir, 'snapshots'), { keep: opts.keepSnapshots, logger });
+      const index = new WalIndex();
+      const state = await replay(walDir, segments, index, logger);
+      let active: WalSegment;
+      if (segments.size === 0) {
+        // A brand-new log: its first header records the bootstrap membership.
+        if (opts.bootstrap) state.conf = opts.bootstrap;
+        active = WalSegment.create(walDir, 1, state.start.index + 1);
+        segments.set(active.seq, active);
+        const header = encodeWalRecord(WalRecordType.SegmentHeader, headerFields(state));
+        writeAllSync(active.fd, header.bytes, 0);
+        fdatasyncSync(active.fd);
+        active.size = header.bytes.length;
+        await fsyncDirectory(walDir);
+      } else {
+        active = [...segments.values()].pop()!;
+      }
+      const last = index.size > 0 ? index.lastIndex : state.start.index;
+
+      // Snapshot: the recorded one must exist and verify; a newer file is adopted.
+      const files = await snapshots.list();
+      const recorded = state.snap;
+      if (recorded.index > 0 && !files.some((f) => f.index === recorded.index && f.term === recorded.term)) {
+        throw new SnapshotMissingError(snapshots.pathFor(recorded.index, recorded.term), recorded.index);
+      }
+      const conf0 = state.conf ?? opts.bootstrap ?? { voters: [], learners: [] };
+      let snapshot: Snapshot = { metadata: { index: 0, term: 0, confState: conf0 }, data: new Uint8Array(0) };
+      const newest = files[0];
+      let adopted = false;
+      if (newest && newest.index >= recorded.index && newest.index > 0) {
+        snapshot = await snapshots.load(newest.path);
+        adopted = newest.index > recorded.index;
+      }
+      const store = new WalLogStore(walDir, segments, active, index, snapshots, lock, logger, { ...state, last, snapshot }, opts);
+      constructed = store;
+      try {
+        if (adopted) await store.adopt(snapshot);
+        if (store.hard.commit > Math.max(store.last, store.snap.metadata.index)) {
+          throw new LogCorruptError(walDir, 'hardState', `commit index ${store.hard.commit} is beyond the last stored index ${store.last}: committed entries are missing`);
+        }
+        if (state.conf === undefined && opts.bootstrap) {
+          const bootstrap = opts.bootstrap;
+          await store.enqueue(WalRecordType.Batch, { confState: bootstrap });
+          if (store.snap.metadata.index === 0) store.snap = { metadata: { index: 0, term: 0, confState: bootstrap }, data: store.snap.data };
+        }
+      } catch (err) {
+        await store.close();
+        throw err;
+      }
+      // Start-up repairs are not write requests of the host.
+      Object.assign(store.counters, { writes: 0, flushes: 0, maxBatch: 0 });
+      return store;
+    } catch (err) {
+      if (!constructed) {
+        for (const s of segments.values()) s.close();
+        await lock.release();
+      }
+      throw err;
+    }
+  }
+
+  // ---- Storage (read-only view for the core) -------------------------------------------
+
+  initialState(): InitialState {
+    return { hardState: this.hard, confState: this.conf };
+  }
+
+  entries(lo: number, hi: number, maxBytes?: number): Entry[] {
+    this.assertOpen();
+    if (lo <= this.start.index) throw new CompactedError(lo, this.start.index + 1);
+    if (hi > this.last + 1) throw new UnavailableError(hi - 1, this.last);
+    const cached = this.tailCache.range(lo, hi, maxBytes);
+    if (cached) return cached;
+    if (lo >= hi) return [];
+    // Decide how many entries to return from the in-memory lengths, then read each run of
+    // entries that share a segment with one positional read.
+    let end = lo;
+    let size = 0;
+    for (; end < hi; end++) {
+      if (!this.index.has(end)) throw new LogHoleError(this.path, end, null);
+      size += this.index.length(end);
+      if (maxBytes !== undefined && end > lo && size > maxBytes) break;
+    }
+    const out: Entry[] = [];
+    let i = lo;
+    while (i < end) {
+      const seq = this.index.segment(i);
+      let j = i + 1;
+      while (j < end && this.index.segment(j) === seq && this.index.offset(j) > this.index.offset(j - 1)) j++;
+      const segment = this.segments.get(seq);
+      if (!segment) throw new LogHoleError(this.path, i, null);
+      const from = this.index.offset(i);
+      const span = segment.read(from, this.index.offset(j - 1) + this.index.length(j - 1) - from);
+      for (let k = i; k < j; k++) {
+        const at = this.index.offset(k) - from;
+        out.push({ index: k, term: this.index.term(k), type: entryTypeOf(this.index.type(k)), data: new Uint8Array(span.buffer, span.byteOffset + at, this.index.length(k)) });
+      }
+      i = j;
+    }
+    return out;
+  }
+
+  term(i: number): number {
+    this.assertOpen();
+    if (i === this.start.index) return this.start.term;
+    if (i < this.start.index) throw new CompactedError(i, this.start.index + 1);
+    if (i > this.last) throw new UnavailableError(i, this.last);
+    if (!this.index.has(i)) throw new LogHoleError(this.path, i, null);
+    return this.index.term(i);
+  }
+
+  firstIndex(): number {
+    return this.start.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.last;
+  }
+
+  snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  // ---- Host writes: each resolves only once synced to disk --------------------------------
+
+  /** Persists what one Ready asks for — snapshot, then entries, then hard state — as one record (the snapshot file is saved first). */
+  async persist(batch: PersistBatch): Promise<void> {
+    if (batch.snapshot) {
+      await this.applySnapshot(batch.snapshot, batch.entries ?? [], batch.hardState);
+      return;
+    }
+    const entries = this.checkAppend(batch.entries ?? []);
+    await this.enqueue(WalRecordType.Batch, { entries, hardState: batch.hardState });
+  }
+
+  /**
+   * Appends entries; an entry at an index already present replaces it and every later entry.
+   * Entries at or below the log start are ignored. Throws {@link AppendGapError} on a gap.
+   */
+  async append(entries: readonly Entry[]): Promise<void> {
+    await this.enqueue(WalRecordType.Batch, { entries: this.checkAppend(entries) });
+  }
+
+  async setHardState(hardState: HardState): Promise<void> {
+    await this.enqueue(WalRecordType.Batch, { hardState });
+  }
+
+  /** Records the membership after a conf-change entry was applied, for `initialState()` after restart. */
+  async setConfState(confState: ConfState): Promise<void> {
+    await this.enqueue(WalRecordType.Batch, { confState });
+  }
+
+  /**
+   * Installs a snapshot received from the leader: saves its file durably, then one record
+   * discards the whole log (etcd semantics), records the snapshot as log start and membership,
+   * and carries `entries` and `hardState` of the same Ready (commit raised to the snapshot).
+   */
+  async applySnapshot(snapshot: Snapshot, entries: readonly Entry[] = [], hardState?: HardState): Promise<void> {
+    this.assertWritable();
+    const { index, term, confState } = snapshot.metadata;
+    if (index < this.snap.metadata.index) throw new SnapshotOutOfDateError(index, this.snap.metadata.index);
+    await this.snapshots.save(snapshot);
+    this.tentativeStart = { index, term };
+    this.tentativeLast = index;
+    const fresh = this.checkAppend(entries);
+    const hs: HardState = { ...(hardState ?? this.hard), commit: Math.max(hardState?.commit ?? this.hard.commit, index) };
+    await this.enqueue(WalRecordType.Batch, { reset: { index, term }, snapshot: { index, term }, confState, entries: fresh, hardState: hs }, () => (this.snap = snapshot));
+  }
+
+  /** Saves a snapshot of the local state machine at `index` (≤ applied; the caller's duty) and records it. Does not compact. */
+  async createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+    this.assertWritable();
+    if (index <= this.snap.metadata.index) throw new SnapshotOutOfDateError(index, this.snap.metadata.index);
+    const snapshot: Snapshot = { metadata: { index, term: this.term(index), confState }, data };
+    await this.snapshots.save(snapshot);
+    await this.enqueue(WalRecordType.Snapshot, { snapshot: { index, term: snapshot.metadata.term } }, () => {
+      if (index > this.snap.metadata.index) this.snap = snapshot;
+    });
+    return snapshot;
+  }
+
+  /**
+   * Discards entries up to and including `compactIndex` (which the latest snapshot must cover):
+   * records a compaction marker, then deletes the segments that hold only entries ≤ it.
+   * Afterwards `firstIndex() = compactIndex + 1` and `term(compactIndex)` still answers.
+   */
+  async compact(compactIndex: number): Promise<void> {
+    this.assertWritable();
+    if (compactIndex <= this.tentativeStart.index) throw new CompactedError(compactIndex, this.tentativeStart.index + 1);
+    if (compactIndex > this.tentativeLast) throw new UnavailableError(compactIndex, this.tentativeLast);
+    if (compactIndex > this.snap.metadata.index) throw new UnavailableError(compactIndex, this.snap.metadata.index);
+    const term = this.term(compactIndex);
+    this.tentativeStart = { index: compactIndex, term };
+    // Readers see the compaction at once: what is about to be removed must not be read.
+    this.start = { index: compactIndex, term };
+    this.tailCache.dropThrough(compactIndex);
+    await this.enqueue(WalRecordType.Compaction, { start: { index: compactIndex, term } });
+  }
+
+  stats(): LogStoreStats {
+    return { ...this.counters };
+  }
+
+  /** Directory holding the snapshot files. */
+  get snapshotDir(): string {
+    return this.snapshots.dir;
+  }
+
+  /** Segment files currently in use, oldest first (diagnostics and tests). */
+  get segmentPaths(): string[] {
+    return [...this.segments.values()].map((s) => s.path);
+  }
+
+  /** Waits for queued writes, then closes the segment files and releases the lock. Later calls throw {@link StoreClosedError}. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.running) await this.running;
+    this.closed = true;
+    for (const s of this.segments.values()) s.close();
+    await this.lock.release();
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  /** Validates an append against the tentative log; returns the entries to write. */
+  private checkAppend(entries: readonly Entry[]): readonly Entry[] {
+    this.assertWritable();
+    if (entries.length === 0) return entries;
+    const fresh = entries[0].index <= this.tentativeStart.index ? entries.filter((e) => e.index > this.tentativeStart.index) : entries;
+    if (fresh.length === 0) return fresh;
+    if (fresh[0].index > this.tentativeLast + 1) throw new AppendGapError(this.path, fresh[0].index, this.tentativeLast);
+    this.tentativeLast = fresh[fresh.length - 1].index;
+    return fresh;
+  }
+
+  /** A newer snapshot file than the log records (crash between saving and recording it): adopt it, as the LMDB store does. */
+  private async adopt(snapshot: Snapshot): Promise<void> {
+    const { index, term, confState } = snapshot.metadata;
+    this.logger.warn({ path: this.snapshots.pathFor(index, term) }, 'log store: adopting a snapshot saved before a crash');
+    const matches = this.index.has(index) && this.index.term(index) === term;
+    const hardState = this.hard.commit < index ? { ...this.hard, commit: index } : undefined;
+    if (matches) {
+      await this.enqueue(WalRecordType.Batch, { snapshot: { index, term }, hardState }, () => (this.snap = snapshot));
+    } else {
+      this.tentativeStart = { index, term };
+      this.tentativeLast = index;
+      await this.enqueue(WalRecordType.Batch, { reset: { index, term }, snapshot: { index, term }, confState, hardState }, () => (this.snap = snapshot));
+    }
+  }
+
+  private enqueue(type: WalRecordType, fields: WalRecordFields, publish?: () => void): Promise<void> {
+    this.assertWritable();
+    const empty = !fields.reset && !fields.start && !fields.snapshot && !fields.hardState && !fields.confState && !(fields.entries && fields.entries.length > 0);
+    const encoded = empty ? undefined : encodeWalRecord(type, fields);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ type, fields, encoded, publish, resolve, reject });
+      if (!this.running) this.running = this.inline ? new Promise<void>((r) => setImmediate(r)).then(() => this.drain()) : this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      if (this.broken) {
+        for (const w of batch) w.reject(this.broken);
+        continue;
+      }
+      try {
+        await this.flush(batch);
+        this.counters.flushes++;
+        this.counters.writes += batch.length;
+        this.counters.maxBatch = Math.max(this.counters.maxBatch, batch.length);
+        for (const w of batch) w.resolve();
+      } catch (err) {
+        this.broken = err as Error;
+        this.logger.error({ path: this.path, err: (err as Error).message }, 'log store: write failed; the log refuses further writes');
+        for (const w of batch) w.reject(err as Error);
+      }
+    }
+    this.running = undefined;
+  }
+
+  /** Writes the batch's records with one write and one sync, then makes them visible. */
+  private async flush(batch: PendingWrite[]): Promise<void> {
+    let segment = this.active;
+    const parts: Buffer[] = [];
+    let created = false;
+    const hasBytes = batch.some((w) => w.encoded);
+    if (hasBytes && segment.size >= this.segmentBytes) {
+      const firstEntry = batch.find((w) => w.fields.entries && w.fields.entries.length > 0)?.fields.entries?.[0].index;
+      segment = WalSegment.create(this.path, segment.seq + 1, firstEntry ?? this.written.last + 1);
+      this.segments.set(segment.seq, segment);
+      created = true;
+      parts.push(encodeWalRecord(WalRecordType.SegmentHeader, headerFields(this.written)).bytes);
+    }
+    let at = segment.size + (parts[0]?.length ?? 0);
+    const offsets: number[] = [];
+    let total = at - segment.size;
+    for (const w of batch) {
+      offsets.push(at);
+      if (!w.encoded) continue;
+      parts.push(w.encoded.bytes);
+      at += w.encoded.bytes.length;
+      total += w.encoded.bytes.length;
+      advance(this.written, w.fields);
+    }
+    if (total > 0) {
+      const bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts, total);
+      if (this.inline) {
+        writeAllSync(segment.fd, bytes, segment.size);
+        if (this.syncFn) await this.syncFn(segment.fd);
+        else fdatasyncSync(segment.fd);
+      } else {
+        let done = 0;
+        while (done < bytes.length) done += (await writeAsync(segment.fd, bytes, done, bytes.length - done, segment.size + done)).bytesWritten;
+        await (this.syncFn ?? fdatasyncAsync)(segment.fd);
+      }
+      if (created) await fsyncDirectory(this.path);
+      segment.size = at;
+      this.active = segment;
+    }
+    let compacted = false;
+    batch.forEach((w, k) => {
+      this.publish(w, segment.seq, offsets[k]);
+      if (w.fields.start || w.fields.reset) compacted = true;
+    });
+    if (compacted) await this.deleteObsoleteSegments();
+  }
+
+  /** Makes one durable record visible: the same rules as replay, plus the tail cache. */
+  private publish(w: PendingWrite, seq: number, frameOffset: number): void {
+    const f = w.fields;
+    if (f.reset) {
+      this.start = { ...f.reset };
+      this.index.reset(f.reset.index + 1);
+      this.last = f.reset.index;
+      this.tailCache.clear();
+    }
+    if (f.start) {
+      this.index.dropThrough(f.start.index);
+      this.tailCache.dropThrough(f.start.index);
+      if (this.last < f.start.index) this.last = f.start.index;
+    }
+    const entries = f.entries ?? [];
+    if (entries.length > 0 && w.encoded) {
+      const offs = w.encoded.dataOffsets;
+      for (let k = 0; k < entries.length; k++) {
+        const e = entries[k];
+        this.index.set(e.index, seq, frameOffset + offs[k], e.data.byteLength, e.term, entryTypeByte(e.type));
+      }
+      this.last = entries[entries.length - 1].index;
+      this.tailCache.put(entries);
+      // An append queued before a compaction may carry entries the compaction already dropped.
+      if (entries[0].index <= this.start.index) this.tailCache.dropThrough(this.start.index);
+    }
+    if (f.hardState) this.hard = f.hardState;
+    if (f.confState) this.conf = f.confState;
+    w.publish?.();
+  }
+
+  /**
+   * Deletes every segment (never the active one) all of whose live entries are at or below
+   * the log start. Live entries sit in non-decreasing segment order (an overwrite is written
+   * to the active segment), so that is every segment before the one holding `firstIndex()`.
+   */
+  private async deleteObsoleteSegments(): Promise<void> {
+    // The durable log start (a compaction queued after this batch has moved `start` already).
+    const first = this.written.start.index + 1;
+    const keepFrom = this.index.has(first) ? this.index.segment(first) : this.active.seq;
+    let deleted = false;
+    for (const [seq, s] of this.segments) {
+      if (seq >= keepFrom || s === this.active) continue;
+      s.close();
+      unlinkSync(s.path);
+      this.segments.delete(seq);
+      deleted = true;
+    }
+    if (deleted) await fsyncDirectory(this.path);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError(this.path);
+  }
+
+  private assertWritable(): void {
+    this.assertOpen();
+    if (this.broken) throw this.broken;
+  }
+}
+
+function writeAllSync(fd: number, bytes: Buffer, position: number): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+}
+
+function headerFields(s: LogState): WalRecordFields {
+  return { start: s.start, snapshot: s.snap, hardState: s.hard, confState: s.conf };
+}
+
+/** Applies a record's effect on hard state, membership, log start and snapshot position. */
+function advance(s: LogState & { last: number }, f: WalRecordFields | DecodedWalRecord): void {
+  if (f.reset) {
+    s.start = { ...f.reset };
+    s.snap = { ...f.reset };
+    s.last = f.reset.index;
+  }
+  if (f.start && f.start.index > s.start.index) {
+    s.start = { ...f.start };
+    if (s.last < f.start.index) s.last = f.start.index;
+  }
+  if (f.snapshot) s.snap = { ...f.snapshot };
+  if (f.hardState) s.hard = f.hardState;
+  if (f.confState) s.conf = f.confState;
+  const e = f.entries;
+  if (e) {
+    const n = 'terms' in e ? e.terms.length : e.length;
+    const first = 'firstIndex' in e ? e.firstIndex : e[0]?.index;
+    if (n > 0) s.last = first + n - 1;
+  }
+}
+
+/**
+ * Replays every segment of `walDir` into `index` and `segments` (opened), applying the
+ * torn-tail rule to the last one. Returns the resulting state; throws typed errors on corruption.
+ */
+async function replay(walDir: string, segments: Map<number, WalSegment>, index: WalIndex, logger: RaftLogger): Promise<LogState & { last: number }> {
+  const state: LogState & { last: number } = { hard: EMPTY_HARD_STATE, conf: undefined, start: { index: 0, term: 0 }, snap: { index: 0, term: 0 }, last: 0 };
+  const files = listWalSegments(walDir);
+  let dirChanged = false;
+  for (let n = 0; n < files.length; n++) {
+    const file = files[n];
+    const isLast = n === files.length - 1;
+    if (n > 0 && file.seq !== files[n - 1].seq + 1) throw new LogCorruptError(file.path, 'segment', `segment ${files[n - 1].seq + 1} is missing before this one`);
+    const bytes = readFileSync(file.path);
+    let offset = 0;
+    let records = 0;
+    for (;;) {
+      const r = readWalFrame(bytes, offset);
+      if (r.kind === 'end') break;
+      if (r.kind === 'torn' && isLast) {
+        logger.warn({ path: file.path, offset, detail: r.detail }, 'log store: truncating a torn write at the end of the log (never acknowledged)');
+        break;
+      }
+      if (r.kind !== 'record') throw new LogCorruptError(file.path, `offset ${offset}`, r.detail);
+      if (records === 0 && r.record.type !== WalRecordType.SegmentHeader) throw new LogCorruptError(file.path, `offset ${offset}`, 'segment does not start with a header record');
+      applyReplayed(state, index, r.record, file.seq, offset, file.path);
+      offset += r.length;
+      records++;
+    }
+    if (records === 0) {
+      // A segment whose header never reached the disk (crash during rollover); only possible for the last one.
+      if (!isLast) throw new LogCorruptError(file.path, 'offset 0', 'segment has no header record');
+      logger.warn({ path: file.path }, 'log store: removing an empty segment left by an interrupted rollover');
+      unlinkSync(file.path);
+      dirChanged = true;
+      continue;
+    }
+    const segment = WalSegment.open(file.seq, file.firstIndex, file.path, offset);
+    segments.set(file.seq, segment);
+    if (offset < bytes.length) {
+      ftruncateSync(segment.fd, offset);
+      fdatasyncSync(segment.fd);
+    }
+  }
+  if (dirChanged) await fsyncDirectory(walDir);
+  const last = index.size > 0 ? index.lastIndex : state.start.index;
+  if (last > state.start.index && index.firstIndex > state.start.index + 1) throw new LogHoleError(walDir, state.start.index + 1, index.firstIndex);
+  state.last = last;
+  return state;
+}
+
+function applyReplayed(state: LogState & { last: number }, index: WalIndex, r: DecodedWalRecord, seq: number, frameOffset: number, path: string): void {
+  if (r.reset) index.reset(r.reset.index + 1);
+  if (r.start && r.start.index > state.start.index) index.dropThrough(r.start.index);
+  advance(state, { ...r, entries: undefined });
+  const e = r.entries;
+  if (!e) return;
+  for (let k = 0; k < e.terms.length; k++) {
+    const i = e.firstIndex + k;
+    if (i <= state.start.index) continue;
+    const lastKnown = index.size > 0 ? index.lastIndex : state.start.index;
+    // Entries below a gap can only be covered by a later compaction marker; the final
+    // contiguity check (LogHoleError) decides.
+    if (i > lastKnown + 1) index.reset(i);
+    if (!Number.isSafeInteger(i)) throw new LogCorruptError(path, `offset ${frameOffset}`, `bad entry index ${i}`);
+    index.set(i, seq, frameOffset + e.dataOffsets[k], e.dataLengths[k], e.terms[k], e.types[k]);
+  }
+  state.last = index.size > 0 ? index.lastIndex : state.start.index;
+}
