@@ -20,7 +20,15 @@ describe('parseKvServerArgs', () => {
       tickMs: 20,
       electionTicks: 10,
       secret: 'a-long-enough-secret',
+      storage: 'lmdb',
     });
+  });
+
+  it('selects the durable log with --storage and rejects unknown kinds', () => {
+    const base = ['--id', 'n1', '--raft', '127.0.0.1:7001', '--data-dir', '/d/n1'];
+    expect(parseKvServerArgs([...base, '--storage', 'wal'], SECRET).storage).toBe('wal');
+    expect(parseKvServerArgs([...base, '--storage', 'lmdb'], SECRET).storage).toBe('lmdb');
+    expect(() => parseKvServerArgs([...base, '--storage', 'rocks'], SECRET)).toThrow(/--storage: expected lmdb or wal, got "rocks"/);
   });
 
   it('lists every problem at once', () => {

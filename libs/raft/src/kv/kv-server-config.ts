@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import type { LogStoreKind } from '../storage/log-store';
 import type { PeerAddress } from '../transport/peer-link';
 
 /** Everything a KV server process needs, parsed once at boot. */
@@ -9,6 +10,8 @@ export interface KvServerConfig {
   client: PeerAddress;
   http?: PeerAddress;
   dataDir: string;
+  /** Durable log implementation (`--storage`). */
+  storage: LogStoreKind;
   peers: Record<string, PeerAddress>;
   bootstrap?: string[];
   secret: string;
@@ -57,6 +60,7 @@ export function parseKvServerArgs(argv: string[], env: Record<string, string | u
     .option('--client <host:port>', 'client TCP API address', '127.0.0.1:0')
     .option('--http <host:port>', 'HTTP API address (optional)')
     .requiredOption('--data-dir <dir>', 'data directory (log + snapshots)')
+    .option('--storage <kind>', 'durable log: lmdb or wal (a data directory is tied to the kind that created it)', 'lmdb')
     .option('--peers <list>', 'id=host:port,… raft addresses of the other members', '')
     .option('--bootstrap <ids>', 'initial voters id,id,… (first start only; omit to join)')
     .option('--secret-file <path>', 'file holding the cluster secret (else FLOTILLA_RAFT_SECRET)')
@@ -85,12 +89,15 @@ export function parseKvServerArgs(argv: string[], env: Record<string, string | u
     }
   }
   if (secret.length < 16) problems.push('cluster secret: set --secret-file or FLOTILLA_RAFT_SECRET (at least 16 characters)');
+  const storage = o.storage as string;
+  if (storage !== 'lmdb' && storage !== 'wal') problems.push(`--storage: expected lmdb or wal, got "${storage}"`);
   const config: KvServerConfig = {
     id: o.id as string,
     raft: parseAddress(o.raft as string, '--raft', problems),
     client: parseAddress(o.client as string, '--client', problems),
     http: o.http ? parseAddress(o.http, '--http', problems) : undefined,
     dataDir: o.dataDir as string,
+    storage: storage as LogStoreKind,
     peers,
     bootstrap: o.bootstrap ? o.bootstrap.split(',').filter(Boolean) : undefined,
     secret,

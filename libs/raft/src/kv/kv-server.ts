@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   const node = await RaftNode.start({
     id: config.id,
     dataDir: config.dataDir,
+    storage: config.storage,
     listen: config.raft,
     peers: config.peers,
     bootstrap: config.bootstrap,

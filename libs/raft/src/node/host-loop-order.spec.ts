@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Message } from '../core';
 import { encodeKvCommand } from '../kv/kv-commands';
 import { KvStateMachine } from '../kv/kv-state-machine';
-import { LmdbLogStore, type PersistBatch } from '../storage/lmdb-log-store';
+import { LmdbLogStore } from '../storage/lmdb-log-store';
+import type { LogStore, PersistBatch } from '../storage/log-store';
+import { WalLogStore } from '../storage/wal-log-store';
 import { TcpTransport } from '../transport/tcp-transport';
 import { RaftNode } from './raft-node';
 
@@ -17,7 +19,7 @@ afterEach(async () => {
 });
 
 describe('host loop order (replicate ∥ persist → send acks → apply → advance)', () => {
-  it('sends only replication messages while its own write is being flushed, acks votes/appends only after they are durable, and applies only durable entries', async () => {
+  it.each(['lmdb', 'wal'] as const)('%s: sends only replication messages while its own write is being flushed, acks votes/appends only after they are durable, and applies only durable entries', async (storage) => {
     // Every event, per node, in the order it happened. Persisting is slowed down so that an
     // out-of-order send would be caught in the act.
     const events: { node: string; what: 'persist-start' | 'persist-end' | 'send'; detail: string }[] = [];
@@ -25,8 +27,9 @@ describe('host loop order (replicate ∥ persist → send acks → apply → adv
     const durable = new Map<string, { last: number; hs: { term: number; vote: string | null } }>();
     const violations: string[] = [];
     let replicatedAhead = 0;
-    const persist = LmdbLogStore.prototype.persist;
-    vi.spyOn(LmdbLogStore.prototype, 'persist').mockImplementation(async function (this: LmdbLogStore, batch: PersistBatch) {
+    const proto: LogStore = storage === 'wal' ? WalLogStore.prototype : LmdbLogStore.prototype;
+    const persist = proto.persist;
+    vi.spyOn(proto, 'persist').mockImplementation(async function (this: LogStore, batch: PersistBatch) {
       const node = this.path;
       events.push({ node, what: 'persist-start', detail: `${batch.entries?.length ?? 0} entries, hs=${batch.hardState ? JSON.stringify(batch.hardState) : '-'}` });
       await new Promise((r) => setTimeout(r, 3));
@@ -62,17 +65,17 @@ describe('host loop order (replicate ∥ persist → send acks → apply → adv
     const nodes: RaftNode[] = [];
     for (const id of ids) {
       const dir = mkdtempSync(join(tmpdir(), `flotilla-order-${id}-`));
-      storeOf.set(id, join(dir, 'raft-log.mdb'));
+      const storePath = join(dir, storage === 'wal' ? 'wal' : 'raft-log.mdb');
+      storeOf.set(id, storePath);
       cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
       const sm = new KvStateMachine();
       const apply = sm.apply.bind(sm);
-      const storePath = join(dir, 'raft-log.mdb');
       sm.apply = (command, ctx) => {
         const d = durable.get(storePath)?.last ?? 0;
         if (ctx.index > d) violations.push(`${id} applied index ${ctx.index} with only ${d} durable`);
         return apply(command, ctx);
       };
-      const node = await RaftNode.start({ id, dataDir: dir, listen: peers[id], peers, bootstrap: ids, secret: 'order-spec-secret', stateMachine: sm, tickMs: 20 });
+      const node = await RaftNode.start({ id, dataDir: dir, listen: peers[id], peers, bootstrap: ids, secret: 'order-spec-secret', stateMachine: sm, tickMs: 20, storage });
       nodes.push(node);
       cleanups.push(() => node.stop());
     }

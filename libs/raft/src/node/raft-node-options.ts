@@ -1,4 +1,5 @@
 import type { NodeId, RaftConfig } from '../core';
+import type { LogStoreKind } from '../storage/log-store';
 import type { RaftLogger } from '../transport/logger';
 import type { PeerAddress } from '../transport/peer-link';
 import type { TcpTransportOptions } from '../transport/tcp-transport';
@@ -8,8 +9,13 @@ import type { StateMachine } from './state-machine';
 export interface RaftNodeOptions {
   /** This node's id; stable for its lifetime, never reused after removal. */
   id: NodeId;
-  /** Directory for the log (LMDB) and snapshot files. */
+  /** Directory for the log (LMDB or write-ahead log, see `storage`) and snapshot files. */
   dataDir: string;
+  /**
+   * Durable log implementation: 'lmdb' ({@link LmdbLogStore}) or 'wal' ({@link WalLogStore}).
+   * A data directory written by one kind is refused by the other. Default 'lmdb'.
+   */
+  storage?: LogStoreKind;
   /** Where the transport listens (port 0: ephemeral). */
   listen: PeerAddress;
   /** Known member addresses (self may be included and is ignored). Members added later are learned from the log. */

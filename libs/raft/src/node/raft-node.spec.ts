@@ -113,9 +113,9 @@ async function threeNodes(extra: Partial<RaftNodeOptions> = {}): Promise<Cluster
   return c;
 }
 
-describe('RaftNode (3 in-process nodes on loopback, real disks)', () => {
+describe.each(['lmdb', 'wal'] as const)('RaftNode on %s storage (3 in-process nodes on loopback, real disks)', (storage) => {
   it('elects one leader, commits proposals from leader and followers, serves linearizable reads everywhere', async () => {
-    const c = await threeNodes();
+    const c = await threeNodes({ storage });
     const leader = await c.leader();
     const followers = c.running().filter((m) => m !== leader);
     const r1 = await put(leader.node!, 'a', '1');
@@ -133,7 +133,7 @@ describe('RaftNode (3 in-process nodes on loopback, real disks)', () => {
   });
 
   it('keeps every acknowledged write across a whole-cluster restart', async () => {
-    const c = await threeNodes();
+    const c = await threeNodes({ storage });
     const leader = await c.leader();
     const writes = await Promise.all(Array.from({ length: 200 }, (_, i) => put(leader.node!, `k${i % 20}`, `v${i}`)));
     expect(new Set(writes.map((w) => w.index)).size).toBe(200);
@@ -148,7 +148,7 @@ describe('RaftNode (3 in-process nodes on loopback, real disks)', () => {
   });
 
   it('snapshots, compacts, and brings a lagging follower back with InstallSnapshot', async () => {
-    const c = await threeNodes({ snapshotEntries: 30, catchUpEntries: 10 });
+    const c = await threeNodes({ storage, snapshotEntries: 30, catchUpEntries: 10 });
     const leader = await c.leader();
     const lagging = c.running().find((m) => m !== leader)!;
     await put(leader.node!, 'x', 'before');
@@ -166,7 +166,7 @@ describe('RaftNode (3 in-process nodes on loopback, real disks)', () => {
   });
 
   it('adds a member as learner, promotes it once caught up, transfers leadership to it, then removes it', async () => {
-    const c = await threeNodes();
+    const c = await threeNodes({ storage });
     const leader = await c.leader();
     for (let i = 0; i < 20; i++) await put(leader.node!, `k${i}`, `v${i}`);
     const n4 = await c.add('n4');
@@ -185,7 +185,7 @@ describe('RaftNode (3 in-process nodes on loopback, real disks)', () => {
   });
 
   it('lets the leader remove itself: the others elect a new leader and keep serving', async () => {
-    const c = await threeNodes();
+    const c = await threeNodes({ storage });
     const leader = await c.leader();
     await put(leader.node!, 'before', '1');
     await leader.node!.removeMember(leader.id);
@@ -198,7 +198,7 @@ describe('RaftNode (3 in-process nodes on loopback, real disks)', () => {
   });
 
   it('fails fast with NotLeaderError when no leader is known, and with TimeoutError/ShutdownError otherwise', async () => {
-    const c = new Cluster();
+    const c = new Cluster({ storage });
     for (const id of ['n1', 'n2', 'n3']) await c.add(id);
     const lone = await c.start('n1', { bootstrap: ['n1', 'n2', 'n3'], operationTimeoutMs: 300 });
     const err = await put(lone, 'a', '1').catch((e: unknown) => e);
@@ -221,7 +221,7 @@ describe('RaftNode (3 in-process nodes on loopback, real disks)', () => {
   });
 
   it('never lets a command that fails in the state machine break the node: the proposer gets the error', async () => {
-    const c = await threeNodes();
+    const c = await threeNodes({ storage });
     const leader = await c.leader();
     const bad = await leader.node!.propose(new Uint8Array([1, 2, 3])).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(Error);

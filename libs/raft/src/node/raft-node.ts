@@ -15,7 +15,8 @@ import {
   type Role,
   type Snapshot,
 } from '../core';
-import { LmdbLogStore, type LogStoreStats } from '../storage/lmdb-log-store';
+import type { LogStore, LogStoreStats } from '../storage/log-store';
+import { openLogStore } from '../storage/open-log-store';
 import { silentLogger, type RaftLogger } from '../transport/logger';
 import type { PeerAddress } from '../transport/peer-link';
 import { TcpTransport } from '../transport/tcp-transport';
@@ -91,7 +92,7 @@ interface ReadWaiter {
 
 /**
  * Runs a Raft node for real: the IO-free {@link RawNode} on wall-clock ticks, the durable
- * {@link LmdbLogStore}, the authenticated {@link TcpTransport}, and a pluggable
+ * {@link LogStore} (LMDB or write-ahead log, `storage` option), the authenticated {@link TcpTransport}, and a pluggable
  * {@link StateMachine}.
  *
  * Host loop, one Ready at a time, in the only safe order: persist snapshot, entries and hard
@@ -156,7 +157,7 @@ export class RaftNode {
 
   private constructor(
     private readonly opts: RaftNodeOptions,
-    private readonly store: LmdbLogStore,
+    private readonly store: LogStore,
     private readonly transport: TcpTransport,
     private readonly raw: RawNode,
     members: Map<NodeId, PeerAddress>,
@@ -175,7 +176,7 @@ export class RaftNode {
   /** Opens the store (running its integrity checks), restores the latest snapshot, starts transport and ticks. */
   static async start(opts: RaftNodeOptions): Promise<RaftNode> {
     const logger = opts.logger ?? silentLogger;
-    const store = await LmdbLogStore.open({
+    const store = await openLogStore(opts.storage ?? 'lmdb', {
       dir: opts.dataDir,
       bootstrap: opts.bootstrap ? { voters: opts.bootstrap, learners: [] } : undefined,
       keepSnapshots: opts.keepSnapshots,
