@@ -21,6 +21,7 @@ describe('parseKvServerArgs', () => {
       electionTicks: 10,
       secret: 'a-long-enough-secret',
       storage: 'lmdb',
+      walFlushMode: 'threadpool',
     });
   });
 
@@ -29,6 +30,8 @@ describe('parseKvServerArgs', () => {
     expect(parseKvServerArgs([...base, '--storage', 'wal'], SECRET).storage).toBe('wal');
     expect(parseKvServerArgs([...base, '--storage', 'lmdb'], SECRET).storage).toBe('lmdb');
     expect(() => parseKvServerArgs([...base, '--storage', 'rocks'], SECRET)).toThrow(/--storage: expected lmdb or wal, got "rocks"/);
+    expect(parseKvServerArgs([...base, '--storage', 'wal', '--wal-flush-mode', 'inline'], SECRET).walFlushMode).toBe('inline');
+    expect(() => parseKvServerArgs([...base, '--wal-flush-mode', 'sometimes'], SECRET)).toThrow(/--wal-flush-mode/);
   });
 
   it('lists every problem at once', () => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { LogStoreKind } from '../storage/log-store';
+import type { WalFlushMode } from '../storage/wal-log-store';
 import type { PeerAddress } from '../transport/peer-link';
 
 /** Everything a KV server process needs, parsed once at boot. */
@@ -12,6 +13,8 @@ export interface KvServerConfig {
   dataDir: string;
   /** Durable log implementation (`--storage`). */
   storage: LogStoreKind;
+  /** WAL flush mode (`--wal-flush-mode`). */
+  walFlushMode: WalFlushMode;
   peers: Record<string, PeerAddress>;
   bootstrap?: string[];
   secret: string;
@@ -61,6 +64,7 @@ export function parseKvServerArgs(argv: string[], env: Record<string, string | u
     .option('--http <host:port>', 'HTTP API address (optional)')
     .requiredOption('--data-dir <dir>', 'data directory (log + snapshots)')
     .option('--storage <kind>', 'durable log: lmdb or wal (a data directory is tied to the kind that created it)', 'lmdb')
+    .option('--wal-flush-mode <mode>', 'with --storage wal: threadpool (async fdatasync) or inline (fdatasyncSync on the main thread)', 'threadpool')
     .option('--peers <list>', 'id=host:port,… raft addresses of the other members', '')
     .option('--bootstrap <ids>', 'initial voters id,id,… (first start only; omit to join)')
     .option('--secret-file <path>', 'file holding the cluster secret (else FLOTILLA_RAFT_SECRET)')
@@ -91,6 +95,8 @@ export function parseKvServerArgs(argv: string[], env: Record<string, string | u
   if (secret.length < 16) problems.push('cluster secret: set --secret-file or FLOTILLA_RAFT_SECRET (at least 16 characters)');
   const storage = o.storage as string;
   if (storage !== 'lmdb' && storage !== 'wal') problems.push(`--storage: expected lmdb or wal, got "${storage}"`);
+  const walFlushMode = o.walFlushMode as string;
+  if (walFlushMode !== 'threadpool' && walFlushMode !== 'inline') problems.push(`--wal-flush-mode: expected threadpool or inline, got "${walFlushMode}"`);
   const config: KvServerConfig = {
     id: o.id as string,
     raft: parseAddress(o.raft as string, '--raft', problems),
@@ -98,6 +104,7 @@ export function parseKvServerArgs(argv: string[], env: Record<string, string | u
     http: o.http ? parseAddress(o.http, '--http', problems) : undefined,
     dataDir: o.dataDir as string,
     storage: storage as LogStoreKind,
+    walFlushMode: walFlushMode as WalFlushMode,
     peers,
     bootstrap: o.bootstrap ? o.bootstrap.split(',').filter(Boolean) : undefined,
     secret,

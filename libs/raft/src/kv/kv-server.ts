@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     id: config.id,
     dataDir: config.dataDir,
     storage: config.storage,
+    walFlushMode: config.walFlushMode,
     listen: config.raft,
     peers: config.peers,
     bootstrap: config.bootstrap,

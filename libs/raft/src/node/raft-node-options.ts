@@ -1,5 +1,6 @@
 import type { NodeId, RaftConfig } from '../core';
 import type { LogStoreKind } from '../storage/log-store';
+import type { WalFlushMode } from '../storage/wal-log-store';
 import type { RaftLogger } from '../transport/logger';
 import type { PeerAddress } from '../transport/peer-link';
 import type { TcpTransportOptions } from '../transport/tcp-transport';
@@ -16,6 +17,8 @@ export interface RaftNodeOptions {
    * A data directory written by one kind is refused by the other. Default 'lmdb'.
    */
   storage?: LogStoreKind;
+  /** With `storage: 'wal'`: how a flush reaches the disk (see {@link WalFlushMode}). Default 'threadpool'. */
+  walFlushMode?: WalFlushMode;
   /** Where the transport listens (port 0: ephemeral). */
   listen: PeerAddress;
   /** Known member addresses (self may be included and is ignored). Members added later are learned from the log. */

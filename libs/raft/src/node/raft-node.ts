@@ -178,6 +178,7 @@ export class RaftNode {
     const logger = opts.logger ?? silentLogger;
     const store = await openLogStore(opts.storage ?? 'lmdb', {
       dir: opts.dataDir,
+      flushMode: opts.walFlushMode,
       bootstrap: opts.bootstrap ? { voters: opts.bootstrap, learners: [] } : undefined,
       keepSnapshots: opts.keepSnapshots,
       logger,
