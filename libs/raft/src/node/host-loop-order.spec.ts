@@ -8,7 +8,7 @@ import { encodeKvCommand } from '../kv/kv-commands';
 import { KvStateMachine } from '../kv/kv-state-machine';
 import { LmdbLogStore } from '../storage/lmdb-log-store';
 import type { LogStore, PersistBatch } from '../storage/log-store';
-import { WalLogStore } from '../storage/wal-log-store';
+import { WalLogStore, type WalFlushMode } from '../storage/wal-log-store';
 import { TcpTransport } from '../transport/tcp-transport';
 import { RaftNode } from './raft-node';
 
@@ -19,7 +19,8 @@ afterEach(async () => {
 });
 
 describe('host loop order (replicate ∥ persist → send acks → apply → advance)', () => {
-  it.each(['lmdb', 'wal'] as const)('%s: sends only replication messages while its own write is being flushed, acks votes/appends only after they are durable, and applies only durable entries', async (storage) => {
+  it.each([['lmdb', 'default'], ['wal', 'threadpool'], ['wal', 'inline']] as const)('%s storage (%s flush): sends only replication messages while its own write is being flushed, acks votes/appends only after they are durable, and applies only durable entries', async (storage, flush) => {
+    const walFlushMode: WalFlushMode | undefined = flush === 'default' ? undefined : flush;
     // Every event, per node, in the order it happened. Persisting is slowed down so that an
     // out-of-order send would be caught in the act.
     const events: { node: string; what: 'persist-start' | 'persist-end' | 'send'; detail: string }[] = [];
@@ -75,7 +76,7 @@ describe('host loop order (replicate ∥ persist → send acks → apply → adv
         if (ctx.index > d) violations.push(`${id} applied index ${ctx.index} with only ${d} durable`);
         return apply(command, ctx);
       };
-      const node = await RaftNode.start({ id, dataDir: dir, listen: peers[id], peers, bootstrap: ids, secret: 'order-spec-secret', stateMachine: sm, tickMs: 20, storage });
+      const node = await RaftNode.start({ id, dataDir: dir, listen: peers[id], peers, bootstrap: ids, secret: 'order-spec-secret', stateMachine: sm, tickMs: 20, storage, walFlushMode });
       nodes.push(node);
       cleanups.push(() => node.stop());
     }

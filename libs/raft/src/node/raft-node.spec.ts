@@ -7,6 +7,8 @@ import { NotLeaderError } from '../core';
 import { decodeKvCommand, encodeKvCommand, type KvApplyResult } from '../kv/kv-commands';
 import { KvStateMachine } from '../kv/kv-state-machine';
 import { MemoryLogger } from '../transport/logger';
+import type { LogStoreKind } from '../storage/log-store';
+import type { WalFlushMode } from '../storage/wal-log-store';
 import type { PeerAddress } from '../transport/peer-link';
 import { ShutdownError, TimeoutError } from './errors';
 import { RaftNode } from './raft-node';
@@ -113,9 +115,15 @@ async function threeNodes(extra: Partial<RaftNodeOptions> = {}): Promise<Cluster
   return c;
 }
 
-describe.each(['lmdb', 'wal'] as const)('RaftNode on %s storage (3 in-process nodes on loopback, real disks)', (storage) => {
+const STORES: [LogStoreKind, WalFlushMode | undefined][] = [
+  ['lmdb', undefined],
+  ['wal', 'threadpool'],
+  ['wal', 'inline'],
+];
+
+describe.each(STORES)('RaftNode on %s storage, WAL flush mode %s (3 in-process nodes on loopback, real disks)', (storage, walFlushMode) => {
   it('elects one leader, commits proposals from leader and followers, serves linearizable reads everywhere', async () => {
-    const c = await threeNodes({ storage });
+    const c = await threeNodes({ storage, walFlushMode });
     const leader = await c.leader();
     const followers = c.running().filter((m) => m !== leader);
     const r1 = await put(leader.node!, 'a', '1');
@@ -133,7 +141,7 @@ describe.each(['lmdb', 'wal'] as const)('RaftNode on %s storage (3 in-process no
   });
 
   it('keeps every acknowledged write across a whole-cluster restart', async () => {
-    const c = await threeNodes({ storage });
+    const c = await threeNodes({ storage, walFlushMode });
     const leader = await c.leader();
     const writes = await Promise.all(Array.from({ length: 200 }, (_, i) => put(leader.node!, `k${i % 20}`, `v${i}`)));
     expect(new Set(writes.map((w) => w.index)).size).toBe(200);
@@ -148,7 +156,7 @@ describe.each(['lmdb', 'wal'] as const)('RaftNode on %s storage (3 in-process no
   });
 
   it('snapshots, compacts, and brings a lagging follower back with InstallSnapshot', async () => {
-    const c = await threeNodes({ storage, snapshotEntries: 30, catchUpEntries: 10 });
+    const c = await threeNodes({ storage, walFlushMode, snapshotEntries: 30, catchUpEntries: 10 });
     const leader = await c.leader();
     const lagging = c.running().find((m) => m !== leader)!;
     await put(leader.node!, 'x', 'before');
@@ -166,7 +174,7 @@ describe.each(['lmdb', 'wal'] as const)('RaftNode on %s storage (3 in-process no
   });
 
   it('adds a member as learner, promotes it once caught up, transfers leadership to it, then removes it', async () => {
-    const c = await threeNodes({ storage });
+    const c = await threeNodes({ storage, walFlushMode });
     const leader = await c.leader();
     for (let i = 0; i < 20; i++) await put(leader.node!, `k${i}`, `v${i}`);
     const n4 = await c.add('n4');
@@ -185,7 +193,7 @@ describe.each(['lmdb', 'wal'] as const)('RaftNode on %s storage (3 in-process no
   });
 
   it('lets the leader remove itself: the others elect a new leader and keep serving', async () => {
-    const c = await threeNodes({ storage });
+    const c = await threeNodes({ storage, walFlushMode });
     const leader = await c.leader();
     await put(leader.node!, 'before', '1');
     await leader.node!.removeMember(leader.id);
@@ -198,7 +206,7 @@ describe.each(['lmdb', 'wal'] as const)('RaftNode on %s storage (3 in-process no
   });
 
   it('fails fast with NotLeaderError when no leader is known, and with TimeoutError/ShutdownError otherwise', async () => {
-    const c = new Cluster({ storage });
+    const c = new Cluster({ storage, walFlushMode });
     for (const id of ['n1', 'n2', 'n3']) await c.add(id);
     const lone = await c.start('n1', { bootstrap: ['n1', 'n2', 'n3'], operationTimeoutMs: 300 });
     const err = await put(lone, 'a', '1').catch((e: unknown) => e);
@@ -221,7 +229,7 @@ describe.each(['lmdb', 'wal'] as const)('RaftNode on %s storage (3 in-process no
   });
 
   it('never lets a command that fails in the state machine break the node: the proposer gets the error', async () => {
-    const c = await threeNodes({ storage });
+    const c = await threeNodes({ storage, walFlushMode });
     const leader = await c.leader();
     const bad = await leader.node!.propose(new Uint8Array([1, 2, 3])).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(Error);

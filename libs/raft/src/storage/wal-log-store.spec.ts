@@ -257,6 +257,36 @@ describe('WalLogStore', () => {
     expect(s.firstIndex()).toBe(81);
   });
 
+  it('deletes segments only below a compaction point that is durable (a later compaction still being synced keeps its entries on disk)', async () => {
+    const dir = tempDir();
+    let syncs = 0;
+    let gateAt = Infinity;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const s = await openWal(dir, {
+      segmentBytes: 200,
+      sync: async () => {
+        if (++syncs === gateAt) await gate;
+      },
+    });
+    for (let i = 1; i <= 100; i += 4) await s.append(ents(i, i + 3, 1));
+    await s.createSnapshot(90, { voters: ['a'], learners: [] }, new Uint8Array([1]));
+    gateAt = syncs + 2; // the flush of the second compaction
+    const first = s.compact(30);
+    const second = s.compact(80);
+    try {
+      await first;
+      const firstIndexes = segmentFiles(dir).map((p) => parseInt(p.slice(p.lastIndexOf('/') + 18, p.lastIndexOf('/') + 34), 16));
+      expect(Math.min(...firstIndexes)).toBeLessThanOrEqual(31); // entry 31 is still on disk …
+    } finally {
+      release();
+      await second;
+    }
+    const after = segmentFiles(dir).map((p) => parseInt(p.slice(p.lastIndexOf('/') + 18, p.lastIndexOf('/') + 34), 16));
+    expect(Math.min(...after)).toBeGreaterThan(31); // … until the second compaction is durable
+    expect(Math.min(...after)).toBeLessThanOrEqual(81);
+  });
+
   it('overwrites a suffix spanning segments and replays the same overwrite after reopen', async () => {
     const dir = tempDir();
     let s = await openWal(dir, { segmentBytes: 200 });
