@@ -401,7 +401,7 @@ export class WalLogStore implements LogStore {
   private async adopt(snapshot: Snapshot): Promise<void> {
     const { index, term, confState } = snapshot.metadata;
     this.logger.warn({ path: this.snapshots.pathFor(index, term) }, 'log store: adopting a snapshot saved before a crash');
-    const matches = this.index.has(index) && this.index.term(index) === term;
+    const matches = index === this.start.index ? term === this.start.term : this.index.has(index) && this.index.term(index) === term;
     const hardState = this.hard.commit < index ? { ...this.hard, commit: index } : undefined;
     if (matches) {
       await this.enqueue(WalRecordType.Batch, { snapshot: { index, term }, hardState }, () => (this.snap = snapshot));
