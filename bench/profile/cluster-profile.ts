@@ -2,7 +2,7 @@
  * CPU profiles of a 3-node kv-server cluster under the 64-client write load of
  * bench/raft-cluster.bench.ts, for finding where each committed write's CPU goes.
  *
- *   npx tsx bench/profile/cluster-profile.ts [--clients 64] [--conns 64] [--seconds 6] [--storage lmdb|wal] [--no-prof] [--out DIR]
+ *   npx tsx bench/profile/cluster-profile.ts [--clients 64] [--conns 64] [--seconds 6] [--storage lmdb|wal] [--wal-flush-mode threadpool|inline] [--no-prof] [--node-args "--flag …"] [--out DIR]
  *
  * `--conns C` multiplexes the clients over C pipelined connections (default: one each).
  * Writes one .cpuprofile per server (open in Chrome DevTools or speedscope) and prints the
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '6'));
   const out = resolve(arg('out', join(__dirname, '../../.data/profiles', String(Date.now()))));
   mkdirSync(out, { recursive: true });
-  const cluster = await KvProcessCluster.create({ ids: ['n1', 'n2', 'n3'], tickMs: 20, electionTicks: 10, timeoutMs: 5000, storage: process.argv.includes('--storage') ? (arg('storage', 'lmdb') as 'lmdb' | 'wal') : undefined, nodeArgs: process.argv.includes('--no-prof') ? [] : ['--cpu-prof', `--cpu-prof-dir=${out}`] });
+  const cluster = await KvProcessCluster.create({ ids: ['n1', 'n2', 'n3'], tickMs: 20, electionTicks: 10, timeoutMs: 5000, storage: process.argv.includes('--storage') ? (arg('storage', 'lmdb') as 'lmdb' | 'wal') : undefined, walFlushMode: process.argv.includes('--wal-flush-mode') ? (arg('wal-flush-mode', 'threadpool') as 'threadpool' | 'inline') : undefined, nodeArgs: [...(process.argv.includes('--no-prof') ? [] : ['--cpu-prof', `--cpu-prof-dir=${out}`]), ...(process.argv.includes('--node-args') ? arg('node-args', '').split(' ') : [])] });
   let leader = '';
   let writes = 0;
   const latencies: number[] = [];

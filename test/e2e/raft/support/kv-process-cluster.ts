@@ -34,6 +34,8 @@ export interface ClusterOptions {
   timeoutMs?: number;
   /** Log store of every server (`--storage`); the server's default when unset. */
   storage?: 'lmdb' | 'wal';
+  /** With `storage: 'wal'`: `--wal-flush-mode`. */
+  walFlushMode?: 'threadpool' | 'inline';
   /** Extra Node.js flags for every server process (e.g. `--cpu-prof` in bench/profile). */
   nodeArgs?: string[];
 }
@@ -106,6 +108,7 @@ export class KvProcessCluster {
       'info',
     ];
     if (this.opts.storage) args.push('--storage', this.opts.storage);
+    if (this.opts.walFlushMode) args.push('--wal-flush-mode', this.opts.walFlushMode);
     const voters = this.opts.bootstrap ?? this.opts.ids;
     if (opts.bootstrap !== false && voters.includes(id)) args.push('--bootstrap', voters.join(','));
     const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, FLOTILLA_RAFT_SECRET: CLUSTER_SECRET }, stdio: ['ignore', 'pipe', 'pipe'] });
