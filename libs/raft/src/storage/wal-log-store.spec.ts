@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfState, Entry, HardState } from '../core';
@@ -303,6 +303,22 @@ describe('WalLogStore', () => {
     expect(() => s.term(15)).toThrow();
   });
 
+  it('replays an oldest retained segment that starts above the log start and overwrites below its own first entry', async () => {
+    const dir = tempDir();
+    // segmentBytes 1: every flush starts a new segment; inline: both appends share one flush.
+    let s = await openWal(dir, { segmentBytes: 1, flushMode: 'inline' });
+    await s.append(ents(1, 91, 1));
+    await Promise.all([s.append(ents(92, 95, 1)), s.append(ents(91, 93, 2))]);
+    await s.createSnapshot(92, { voters: ['a'], learners: [] }, new Uint8Array([9]));
+    await s.compact(91); // deletes the segment holding 1..91; the next one starts at 92, then rewrites 91
+    await closeWal(s);
+    s = await openWal(dir, { segmentBytes: 1, flushMode: 'inline' });
+    expect(s.firstIndex()).toBe(92);
+    expect(s.lastIndex()).toBe(93);
+    expect(s.term(91)).toBe(2);
+    expect(s.entries(92, 94)).toEqual(ents(92, 93, 2));
+  });
+
   it('keeps every acknowledged entry across kill -9 with small segments and inline flushes (rollover under fire)', async () => {
     const dir = tempDir();
     const acked = await crashWriter(dir, ['wal', JSON.stringify({ flushMode: 'inline', segmentBytes: 16384 })], 2000);
@@ -324,13 +340,17 @@ describe('WalLogStore', () => {
     const walDir = tempDir();
     await closeWal(await openWal(walDir));
     await expect(openLogStore('lmdb', { dir: walDir })).rejects.toBeInstanceOf(StoreKindMismatchError);
-    mkdirSync(join(tempDir(), 'x'));
     const w = await openLogStore('wal', { dir: walDir }); // the matching kind opens fine, the lock was released
     await w.close();
   });
 
   it('matches a simple model under seeded random appends, overwrites, snapshots, installs, compactions and reopens', async () => {
-    const seed = Number(process.env.SEED ?? 0xc0ffee) >>> 0;
+    // WAL_MODEL_RUNS seeds from SEED on (more runs: a longer local fuzz).
+    const first = Number(process.env.SEED ?? 0xc0ffee) >>> 0;
+    for (let run = 0; run < Number(process.env.WAL_MODEL_RUNS ?? 4); run++) await modelRun((first + run) >>> 0);
+  });
+
+  async function modelRun(seed: number): Promise<void> {
     let x = seed;
     const rnd = (n: number): number => {
       x = (x * 1103515245 + 12345) >>> 0;
@@ -338,7 +358,7 @@ describe('WalLogStore', () => {
     };
     const enc = new TextEncoder();
     const dir = tempDir();
-    const opts = (): Partial<WalLogStoreOptions> => ({ segmentBytes: 150 + rnd(400), flushMode: rnd(2) ? 'inline' : 'threadpool', tailCache: { maxEntries: 1 + rnd(6), maxBytes: 1 << 20 } });
+    const opts = (): Partial<WalLogStoreOptions> => ({ segmentBytes: rnd(4) === 0 ? 1 : 150 + rnd(400), flushMode: rnd(2) ? 'inline' : 'threadpool', tailCache: { maxEntries: 1 + rnd(6), maxBytes: 1 << 20 } });
     let s = await openWal(dir, opts());
     const model = { log: new Map<number, Entry>(), start: { index: 0, term: 0 }, last: 0, snap: 0, hard: { term: 0, vote: null, commit: 0 } as HardState, conf: { voters: ['a', 'b', 'c'], learners: [] } as ConfState };
     let term = 1;
@@ -361,7 +381,8 @@ describe('WalLogStore', () => {
         const n = 1 + rnd(3);
         const writes: Promise<void>[] = [];
         for (let w = 0; w < n; w++) {
-          const from = Math.max(first, model.last + 1 - (rnd(3) === 0 ? rnd(6) : 0));
+          // Raft never overwrites committed entries (nor, so, the snapshot).
+          const from = Math.max(first, model.snap + 1, model.hard.commit + 1, model.last + 1 - (rnd(3) === 0 ? rnd(6) : 0));
           if (from <= model.last) term++;
           const batch: Entry[] = [];
           for (let i = from; i < from + 1 + rnd(6); i++) batch.push({ index: i, term, type: rnd(5) === 0 ? 'conf-change' : 'normal', data: enc.encode(`e${i}t${term}${'.'.repeat(rnd(40))}`) });
@@ -411,5 +432,6 @@ describe('WalLogStore', () => {
     await closeWal(s);
     s = await openWal(dir, opts());
     check('final reopen');
-  });
+    await closeWal(s);
+  }
 });

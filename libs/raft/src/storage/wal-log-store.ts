@@ -644,9 +644,11 @@ function applyReplayed(state: LogState & { last: number }, index: WalIndex, r: D
     const i = e.firstIndex + k;
     if (i <= state.start.index) continue;
     const lastKnown = index.size > 0 ? index.lastIndex : state.start.index;
-    // Entries below a gap can only be covered by a later compaction marker; the final
-    // contiguity check (LogHoleError) decides.
-    if (i > lastKnown + 1) index.reset(i);
+    // The oldest retained segment may start above the log start (the segments before it held
+    // entries a later compaction marker covers), and an overwrite there may reach below the
+    // first indexed entry. Either way what lies below `i` is unknown here: a later compaction
+    // marker must cover it, which the final contiguity check (LogHoleError) verifies.
+    if (i > lastKnown + 1 || (index.size > 0 && i < index.firstIndex)) index.reset(i);
     if (!Number.isSafeInteger(i)) throw new LogCorruptError(path, `offset ${frameOffset}`, `bad entry index ${i}`);
     index.set(i, seq, frameOffset + e.dataOffsets[k], e.dataLengths[k], e.terms[k], e.types[k]);
   }
