@@ -17,6 +17,8 @@ import type { ConfState, Entry, EntryType, HardState } from '../core';
  *
  * A record is the unit of atomicity: replay applies all of its fields or (torn / corrupt) none.
  */
+
+/** Bytes before a record's payload: length (4), crc32 (4), type (1). */
 export const WAL_FRAME_HEADER_BYTES = 9;
 
 /** What a record is for; the fields it carries say what it changes. */
