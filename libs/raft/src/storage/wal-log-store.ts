@@ -1,4 +1,4 @@
-import { existsSync, fdatasync, fdatasyncSync, ftruncateSync, readFileSync, unlinkSync, write, writeSync } from 'node:fs';
+import { existsSync, fdatasync, fdatasyncSync, unlinkSync, write } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,8 +11,9 @@ import { fsyncDirectory } from './fsync';
 import type { LogStore, LogStoreOptions, LogStoreStats, PersistBatch } from './log-store';
 import { SnapshotStore } from './snapshot-store';
 import { WalIndex } from './wal-index';
-import { encodeWalRecord, entryTypeByte, entryTypeOf, readWalFrame, WalRecordType, type DecodedWalRecord, type EncodedWalRecord, type WalRecordFields } from './wal-record-codec';
-import { listWalSegments, WalSegment } from './wal-segment';
+import { encodeWalRecord, entryTypeByte, entryTypeOf, WalRecordType, type EncodedWalRecord, type WalRecordFields } from './wal-record-codec';
+import { advance, headerFields, replayWal, writeAllSync, type WalLogState } from './wal-replay';
+import { WalSegment } from './wal-segment';
 
 /**
  * How a flush reaches the disk. `threadpool`: async `write` + `fdatasync` on libuv's
@@ -51,17 +52,8 @@ interface PendingWrite {
   reject(err: Error): void;
 }
 
-/** What the log looks like after replaying records (and, later, after each flush). */
-interface LogState {
-  hard: HardState;
-  conf: ConfState | undefined;
-  start: Position;
-  snap: Position;
-}
-
 const DEFAULT_TAIL_CACHE: EntryTailCacheLimits = { maxEntries: 8192, maxBytes: 16 * 1024 * 1024 };
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-const EMPTY_HARD_STATE: HardState = { term: 0, vote: null, commit: 0 };
 const writeAsync = promisify(write);
 const fdatasyncAsync = promisify(fdatasync);
 
@@ -115,7 +107,7 @@ export class WalLogStore implements LogStore {
   private tentativeStart: Position;
   private tentativeLast: number;
   /** State as of the end of the last record handed to the disk: what a new segment header repeats. */
-  private readonly written: LogState & { last: number };
+  private readonly written: WalLogState;
   private queue: PendingWrite[] = [];
   private running: Promise<void> | undefined;
   private closed = false;
@@ -134,7 +126,7 @@ export class WalLogStore implements LogStore {
     private readonly snapshots: SnapshotStore,
     private readonly lock: DataDirLock,
     private readonly logger: RaftLogger,
-    state: LogState & { last: number; snapshot: Snapshot },
+    state: WalLogState & { snapshot: Snapshot },
     opts: WalLogStoreOptions,
   ) {
     this.tailCache = new EntryTailCache(opts.tailCache ?? DEFAULT_TAIL_CACHE);
@@ -164,7 +156,7 @@ export class WalLogStore implements LogStore {
       await mkdir(walDir, { recursive: true });
       const snapshots = await SnapshotStore.open(join(opts.dir, 'snapshots'), { keep: opts.keepSnapshots, logger });
       const index = new WalIndex();
-      const state = await replay(walDir, segments, index, logger);
+      const state = await replayWal(walDir, segments, index, logger);
       let active: WalSegment;
       if (segments.size === 0) {
         // A brand-new log: its first header records the bootstrap membership.
@@ -551,106 +543,4 @@ export class WalLogStore implements LogStore {
     this.assertOpen();
     if (this.broken) throw this.broken;
   }
-}
-
-function writeAllSync(fd: number, bytes: Buffer, position: number): void {
-  let done = 0;
-  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
-}
-
-function headerFields(s: LogState): WalRecordFields {
-  return { start: s.start, snapshot: s.snap, hardState: s.hard, confState: s.conf };
-}
-
-/** Applies a record's effect on hard state, membership, log start and snapshot position. */
-function advance(s: LogState & { last: number }, f: WalRecordFields | DecodedWalRecord): void {
-  if (f.reset) {
-    s.start = { ...f.reset };
-    s.snap = { ...f.reset };
-    s.last = f.reset.index;
-  }
-  if (f.start && f.start.index > s.start.index) {
-    s.start = { ...f.start };
-    if (s.last < f.start.index) s.last = f.start.index;
-  }
-  if (f.snapshot) s.snap = { ...f.snapshot };
-  if (f.hardState) s.hard = f.hardState;
-  if (f.confState) s.conf = f.confState;
-  const e = f.entries;
-  if (e) {
-    const n = 'terms' in e ? e.terms.length : e.length;
-    const first = 'firstIndex' in e ? e.firstIndex : e[0]?.index;
-    if (n > 0) s.last = first + n - 1;
-  }
-}
-
-/**
- * Replays every segment of `walDir` into `index` and `segments` (opened), applying the
- * torn-tail rule to the last one. Returns the resulting state; throws typed errors on corruption.
- */
-async function replay(walDir: string, segments: Map<number, WalSegment>, index: WalIndex, logger: RaftLogger): Promise<LogState & { last: number }> {
-  const state: LogState & { last: number } = { hard: EMPTY_HARD_STATE, conf: undefined, start: { index: 0, term: 0 }, snap: { index: 0, term: 0 }, last: 0 };
-  const files = listWalSegments(walDir);
-  let dirChanged = false;
-  for (let n = 0; n < files.length; n++) {
-    const file = files[n];
-    const isLast = n === files.length - 1;
-    if (n > 0 && file.seq !== files[n - 1].seq + 1) throw new LogCorruptError(file.path, 'segment', `segment ${files[n - 1].seq + 1} is missing before this one`);
-    const bytes = readFileSync(file.path);
-    let offset = 0;
-    let records = 0;
-    for (;;) {
-      const r = readWalFrame(bytes, offset);
-      if (r.kind === 'end') break;
-      if (r.kind === 'torn' && isLast) {
-        logger.warn({ path: file.path, offset, detail: r.detail }, 'log store: truncating a torn write at the end of the log (never acknowledged)');
-        break;
-      }
-      if (r.kind !== 'record') throw new LogCorruptError(file.path, `offset ${offset}`, r.detail);
-      if (records === 0 && r.record.type !== WalRecordType.SegmentHeader) throw new LogCorruptError(file.path, `offset ${offset}`, 'segment does not start with a header record');
-      applyReplayed(state, index, r.record, file.seq, offset, file.path);
-      offset += r.length;
-      records++;
-    }
-    if (records === 0) {
-      // A segment whose header never reached the disk (crash during rollover); only possible for the last one.
-      if (!isLast) throw new LogCorruptError(file.path, 'offset 0', 'segment has no header record');
-      logger.warn({ path: file.path }, 'log store: removing an empty segment left by an interrupted rollover');
-      unlinkSync(file.path);
-      dirChanged = true;
-      continue;
-    }
-    const segment = WalSegment.open(file.seq, file.firstIndex, file.path, offset);
-    segments.set(file.seq, segment);
-    if (offset < bytes.length) {
-      ftruncateSync(segment.fd, offset);
-      fdatasyncSync(segment.fd);
-    }
-  }
-  if (dirChanged) await fsyncDirectory(walDir);
-  const last = index.size > 0 ? index.lastIndex : state.start.index;
-  if (last > state.start.index && index.firstIndex > state.start.index + 1) throw new LogHoleError(walDir, state.start.index + 1, index.firstIndex);
-  state.last = last;
-  return state;
-}
-
-function applyReplayed(state: LogState & { last: number }, index: WalIndex, r: DecodedWalRecord, seq: number, frameOffset: number, path: string): void {
-  if (r.reset) index.reset(r.reset.index + 1);
-  if (r.start && r.start.index > state.start.index) index.dropThrough(r.start.index);
-  advance(state, { ...r, entries: undefined });
-  const e = r.entries;
-  if (!e) return;
-  for (let k = 0; k < e.terms.length; k++) {
-    const i = e.firstIndex + k;
-    if (i <= state.start.index) continue;
-    const lastKnown = index.size > 0 ? index.lastIndex : state.start.index;
-    // The oldest retained segment may start above the log start (the segments before it held
-    // entries a later compaction marker covers), and an overwrite there may reach below the
-    // first indexed entry. Either way what lies below `i` is unknown here: a later compaction
-    // marker must cover it, which the final contiguity check (LogHoleError) verifies.
-    if (i > lastKnown + 1 || (index.size > 0 && i < index.firstIndex)) index.reset(i);
-    if (!Number.isSafeInteger(i)) throw new LogCorruptError(path, `offset ${frameOffset}`, `bad entry index ${i}`);
-    index.set(i, seq, frameOffset + e.dataOffsets[k], e.dataLengths[k], e.terms[k], e.types[k]);
-  }
-  state.last = index.size > 0 ? index.lastIndex : state.start.index;
 }
