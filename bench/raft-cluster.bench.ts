@@ -18,12 +18,13 @@ import { KvClient, KvRequestError } from '../libs/raft/src/kv/kv-client';
 import { encodeKvCommand } from '../libs/raft/src/kv/kv-commands';
 import { KvStateMachine } from '../libs/raft/src/kv/kv-state-machine';
 import { RaftNode } from '../libs/raft/src/node/raft-node';
-import { LmdbLogStore } from '../libs/raft/src/storage/lmdb-log-store';
+import { openLogStore } from '../libs/raft/src/storage/open-log-store';
 import type { Entry } from '../libs/raft/src/core';
 import { KvProcessCluster, sleep } from '../test/e2e/raft/support/kv-process-cluster';
 
 const QUICK = process.argv.includes('--quick');
 const STORAGE_ARG = process.argv.indexOf('--storage');
+/** Log store of the cluster and the start-up test; the node's default (wal) when not given. */
 const STORAGE = STORAGE_ARG >= 0 ? (process.argv[STORAGE_ARG + 1] as 'lmdb' | 'wal') : undefined;
 const TICK_MS = 20;
 const ELECTION_TICKS = 10;
@@ -219,7 +220,7 @@ async function failoverTrial(cluster: KvProcessCluster): Promise<number> {
 // ---- start-up of a node with 1,000,000 compacted entries ---------------------------------
 
 async function buildCompactedHistory(dir: string, total: number): Promise<void> {
-  const store = await LmdbLogStore.open({ dir, bootstrap: { voters: ['solo'], learners: [] } });
+  const store = await openLogStore(STORAGE ?? 'wal', { dir, bootstrap: { voters: ['solo'], learners: [] } });
   const sm = new KvStateMachine();
   const batch = 10_000;
   const snapshotEvery = 100_000;
@@ -252,6 +253,7 @@ async function startupTime(dir: string): Promise<{ openAndRestoreMs: number; toL
     peers: {},
     secret: 'bench-secret-0123456789',
     stateMachine: sm,
+    storage: STORAGE,
     tickMs: TICK_MS,
     electionTicks: ELECTION_TICKS,
   });

@@ -13,10 +13,15 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-describe.each([3, 5])('kill -9 the leader of a %i-node cluster under write load', (size) => {
+// The default write-ahead log on 3 and 5 nodes, and the LMDB store (still selectable) on 3.
+describe.each([
+  [3, 'wal'],
+  [5, 'wal'],
+  [3, 'lmdb'],
+] as const)('kill -9 the leader of a %i-node cluster under write load (%s)', (size, storage) => {
   it('loses no acknowledged write, elects a new leader within the bound, stays linearizable', async () => {
     const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
-    cluster = await KvProcessCluster.create({ ids });
+    cluster = await KvProcessCluster.create({ ids, storage });
     await cluster.startAll();
     const oldLeader = await cluster.waitForLeader();
     const load = new Workload(cluster, { clients: 8, sharedKeys: 4 });
@@ -36,7 +41,7 @@ describe.each([3, 5])('kill -9 the leader of a %i-node cluster under write load'
 
     expect(result.ackedWrites.some((w) => w.call > killedAt), 'the workload kept writing after the kill').toBe(true);
     console.log(
-      `[${size} nodes] failover: ${failoverMs.toFixed(0)} ms (kill -9 ${oldLeader} → first acknowledged write, new leader ${newLeader}); ` +
+      `[${size} nodes, ${storage}] failover: ${failoverMs.toFixed(0)} ms (kill -9 ${oldLeader} → first acknowledged write, new leader ${newLeader}); ` +
         `${result.acked.size} unique writes acknowledged, ${result.maybe.size} unknown, ${result.refused} refused, ${result.history.length} register ops`,
     );
     expect(newLeader).not.toBe(oldLeader);

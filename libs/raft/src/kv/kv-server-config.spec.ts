@@ -20,8 +20,8 @@ describe('parseKvServerArgs', () => {
       tickMs: 20,
       electionTicks: 10,
       secret: 'a-long-enough-secret',
-      storage: 'lmdb',
-      walFlushMode: 'threadpool',
+      storage: 'wal',
+      walFlushMode: 'inline',
     });
   });
 

@@ -176,7 +176,7 @@ export class RaftNode {
   /** Opens the store (running its integrity checks), restores the latest snapshot, starts transport and ticks. */
   static async start(opts: RaftNodeOptions): Promise<RaftNode> {
     const logger = opts.logger ?? silentLogger;
-    const store = await openLogStore(opts.storage ?? 'lmdb', {
+    const store = await openLogStore(opts.storage ?? 'wal', {
       dir: opts.dataDir,
       flushMode: opts.walFlushMode,
       bootstrap: opts.bootstrap ? { voters: opts.bootstrap, learners: [] } : undefined,

@@ -21,7 +21,8 @@ afterEach(async () => {
 });
 
 async function openWal(dir: string, opts: Partial<WalLogStoreOptions> = {}): Promise<WalLogStore> {
-  const s = await WalLogStore.open({ dir, bootstrap: { voters: ['a', 'b', 'c'], learners: [] }, ...opts });
+  // Threadpool unless a test says otherwise: the inline mode (the default) has its own runs (TINY).
+  const s = await WalLogStore.open({ dir, bootstrap: { voters: ['a', 'b', 'c'], learners: [] }, flushMode: 'threadpool', ...opts });
   stores.push(s);
   return s;
 }

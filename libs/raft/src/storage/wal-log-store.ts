@@ -27,7 +27,7 @@ export type WalFlushMode = 'threadpool' | 'inline';
 export interface WalLogStoreOptions extends LogStoreOptions {
   /** A segment is closed and a new one started once it holds this many bytes. Default 64 MiB. */
   segmentBytes?: number;
-  /** Default 'threadpool'. */
+  /** Default 'inline'. */
   flushMode?: WalFlushMode;
   /**
    * Makes the written bytes of `fd` durable; default `fdatasync`. A test hook: a write is
@@ -131,7 +131,7 @@ export class WalLogStore implements LogStore {
   ) {
     this.tailCache = new EntryTailCache(opts.tailCache ?? DEFAULT_TAIL_CACHE);
     this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
-    this.inline = opts.flushMode === 'inline';
+    this.inline = opts.flushMode !== 'threadpool';
     this.syncFn = opts.sync;
     this.hard = state.hard;
     this.conf = state.conf ?? { voters: [], learners: [] };
