@@ -64,7 +64,7 @@ export function parseKvServerArgs(argv: string[], env: Record<string, string | u
     .option('--http <host:port>', 'HTTP API address (optional)')
     .requiredOption('--data-dir <dir>', 'data directory (log + snapshots)')
     .option('--storage <kind>', 'durable log: lmdb or wal (a data directory is tied to the kind that created it)', 'wal')
-    .option('--wal-flush-mode <mode>', 'with --storage wal: threadpool (async fdatasync) or inline (fdatasyncSync on the main thread)', 'inline')
+    .option('--wal-flush-mode <mode>', 'with --storage wal: threadpool (async fdatasync) or inline (fdatasyncSync on the main thread)', 'threadpool')
     .option('--peers <list>', 'id=host:port,… raft addresses of the other members', '')
     .option('--bootstrap <ids>', 'initial voters id,id,… (first start only; omit to join)')
     .option('--secret-file <path>', 'file holding the cluster secret (else FLOTILLA_RAFT_SECRET)')

@@ -19,8 +19,9 @@ export interface RaftNodeOptions {
    * latency per flush (bench/results/wal-store.json, raft-cluster.json).
    */
   storage?: LogStoreKind;
-  /** With `storage: 'wal'`: how a flush reaches the disk (see {@link WalFlushMode}). Default 'inline'
-   * (etcd's choice too: the raft loop fsyncs synchronously), the lowest commit latency. */
+  /** With `storage: 'wal'`: how a flush reaches the disk (see {@link WalFlushMode}). Default
+   * 'threadpool': the event loop keeps serving while fdatasync runs, which measured ~20 % more
+   * throughput under load than 'inline' for about the same single-client latency. */
   walFlushMode?: WalFlushMode;
   /** Where the transport listens (port 0: ephemeral). */
   listen: PeerAddress;

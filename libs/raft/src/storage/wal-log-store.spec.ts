@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 async function openWal(dir: string, opts: Partial<WalLogStoreOptions> = {}): Promise<WalLogStore> {
-  // Threadpool unless a test says otherwise: the inline mode (the default) has its own runs (TINY).
+  // Threadpool (the default) unless a test says otherwise; the inline mode has its own runs (TINY).
   const s = await WalLogStore.open({ dir, bootstrap: { voters: ['a', 'b', 'c'], learners: [] }, flushMode: 'threadpool', ...opts });
   stores.push(s);
   return s;
