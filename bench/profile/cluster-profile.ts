@@ -74,7 +74,10 @@ async function main(): Promise<void> {
     leader = await cluster.waitForLeader();
     for (const node of cluster.nodes.values()) roles.set(String(node.proc?.pid), node.id === leader ? `${node.id} (leader)` : node.id);
     const addr = { host: '127.0.0.1', port: cluster.nodes.get(leader)!.clientPort };
-    const conns = Array.from({ length: Number(arg('conns', String(clientsN))) }, () => new KvClient(addr));
+    // --spread: connections round-robin over every node (followers forward to the leader), as
+    // etcd's benchmark spreads --conns over --endpoints.
+    const ports = process.argv.includes('--spread') ? [...cluster.nodes.values()].map((n) => n.clientPort) : [addr.port];
+    const conns = Array.from({ length: Number(arg('conns', String(clientsN))) }, (_, i) => new KvClient({ host: '127.0.0.1', port: ports[i % ports.length] }));
     const clients = Array.from({ length: clientsN }, (_, i) => conns[i % conns.length]);
     const threadsBefore = new Map([...cluster.nodes.values()].map((n) => [n.id, threadCpu(n.proc?.pid)]));
     const lg0 = process.cpuUsage();
