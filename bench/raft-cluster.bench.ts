@@ -2,7 +2,7 @@
  * Raft cluster benchmark: a real 3-node kv-server cluster on loopback (separate processes,
  * real disks), with baselines measured in the same run.
  *
- *   npx tsx bench/raft-cluster.bench.ts [--quick] [--storage lmdb|wal] [--wal-flush-mode inline|threadpool]
+ *   npx tsx bench/raft-cluster.bench.ts [--quick] [--storage lmdb|wal] [--wal-flush-mode by-role|threadpool|inline]
  *
  * Prints a table and writes bench/results/raft-cluster.json. Targets (from issue 5) are
  * reported next to the measured figures, pass or fail — never adjusted to pass.
@@ -27,7 +27,7 @@ const STORAGE_ARG = process.argv.indexOf('--storage');
 /** Log store of the cluster and the start-up test; the node's default (wal) when not given. */
 const STORAGE = STORAGE_ARG >= 0 ? (process.argv[STORAGE_ARG + 1] as 'lmdb' | 'wal') : undefined;
 const FLUSH_ARG = process.argv.indexOf('--wal-flush-mode');
-const WAL_FLUSH_MODE = FLUSH_ARG >= 0 ? (process.argv[FLUSH_ARG + 1] as 'threadpool' | 'inline') : undefined;
+const WAL_FLUSH_MODE = FLUSH_ARG >= 0 ? (process.argv[FLUSH_ARG + 1] as 'by-role' | 'threadpool' | 'inline') : undefined;
 const TICK_MS = 20;
 const ELECTION_TICKS = 10;
 
@@ -344,7 +344,7 @@ async function main(): Promise<void> {
       tickMs: TICK_MS,
       electionTicks: ELECTION_TICKS,
       storage: STORAGE ?? 'wal (default)',
-      walFlushMode: WAL_FLUSH_MODE ?? 'inline (default)',
+      walFlushMode: WAL_FLUSH_MODE ?? 'by-role (default)',
       note: 'all three nodes, the clients and the baselines share one machine and one disk',
     },
     baselines: {

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '6'));
   const out = resolve(arg('out', join(__dirname, '../../.data/profiles', String(Date.now()))));
   mkdirSync(out, { recursive: true });
-  const cluster = await KvProcessCluster.create({ ids: ['n1', 'n2', 'n3'], tickMs: 20, electionTicks: 10, timeoutMs: 5000, storage: process.argv.includes('--storage') ? (arg('storage', 'lmdb') as 'lmdb' | 'wal') : undefined, walFlushMode: process.argv.includes('--wal-flush-mode') ? (arg('wal-flush-mode', 'threadpool') as 'threadpool' | 'inline') : undefined, nodeArgs: [...(process.argv.includes('--no-prof') ? [] : ['--cpu-prof', `--cpu-prof-dir=${out}`]), ...(process.argv.includes('--node-args') ? arg('node-args', '').split(' ') : [])] });
+  const cluster = await KvProcessCluster.create({ ids: ['n1', 'n2', 'n3'], tickMs: 20, electionTicks: 10, timeoutMs: 5000, storage: process.argv.includes('--storage') ? (arg('storage', 'lmdb') as 'lmdb' | 'wal') : undefined, walFlushMode: process.argv.includes('--wal-flush-mode') ? (arg('wal-flush-mode', 'by-role') as 'by-role' | 'threadpool' | 'inline') : undefined, nodeArgs: [...(process.argv.includes('--no-prof') ? [] : ['--cpu-prof', `--cpu-prof-dir=${out}`]), ...(process.argv.includes('--node-args') ? arg('node-args', '').split(' ') : [])] });
   let leader = '';
   let writes = 0;
   const latencies: number[] = [];

@@ -21,7 +21,7 @@ describe('parseKvServerArgs', () => {
       electionTicks: 10,
       secret: 'a-long-enough-secret',
       storage: 'wal',
-      walFlushMode: 'threadpool',
+      walFlushMode: 'by-role',
     });
   });
 

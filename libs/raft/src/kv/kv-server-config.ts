@@ -14,7 +14,7 @@ export interface KvServerConfig {
   /** Durable log implementation (`--storage`). */
   storage: LogStoreKind;
   /** WAL flush mode (`--wal-flush-mode`). */
-  walFlushMode: WalFlushMode;
+  walFlushMode: WalFlushMode | 'by-role';
   peers: Record<string, PeerAddress>;
   bootstrap?: string[];
   secret: string;
@@ -64,7 +64,7 @@ export function parseKvServerArgs(argv: string[], env: Record<string, string | u
     .option('--http <host:port>', 'HTTP API address (optional)')
     .requiredOption('--data-dir <dir>', 'data directory (log + snapshots)')
     .option('--storage <kind>', 'durable log: lmdb or wal (a data directory is tied to the kind that created it)', 'wal')
-    .option('--wal-flush-mode <mode>', 'with --storage wal: threadpool (async fdatasync) or inline (fdatasyncSync on the main thread)', 'threadpool')
+    .option('--wal-flush-mode <mode>', 'with --storage wal: by-role (threadpool while leading, inline otherwise), threadpool (fdatasync on the threadpool) or inline (fdatasyncSync on the main thread)', 'by-role')
     .option('--peers <list>', 'id=host:port,… raft addresses of the other members', '')
     .option('--bootstrap <ids>', 'initial voters id,id,… (first start only; omit to join)')
     .option('--secret-file <path>', 'file holding the cluster secret (else FLOTILLA_RAFT_SECRET)')
@@ -96,7 +96,7 @@ export function parseKvServerArgs(argv: string[], env: Record<string, string | u
   const storage = o.storage as string;
   if (storage !== 'lmdb' && storage !== 'wal') problems.push(`--storage: expected lmdb or wal, got "${storage}"`);
   const walFlushMode = o.walFlushMode as string;
-  if (walFlushMode !== 'threadpool' && walFlushMode !== 'inline') problems.push(`--wal-flush-mode: expected threadpool or inline, got "${walFlushMode}"`);
+  if (walFlushMode !== 'by-role' && walFlushMode !== 'threadpool' && walFlushMode !== 'inline') problems.push(`--wal-flush-mode: expected by-role, threadpool or inline, got "${walFlushMode}"`);
   const config: KvServerConfig = {
     id: o.id as string,
     raft: parseAddress(o.raft as string, '--raft', problems),
@@ -104,7 +104,7 @@ export function parseKvServerArgs(argv: string[], env: Record<string, string | u
     http: o.http ? parseAddress(o.http, '--http', problems) : undefined,
     dataDir: o.dataDir as string,
     storage: storage as LogStoreKind,
-    walFlushMode: walFlushMode as WalFlushMode,
+    walFlushMode: walFlushMode as WalFlushMode | 'by-role',
     peers,
     bootstrap: o.bootstrap ? o.bootstrap.split(',').filter(Boolean) : undefined,
     secret,

@@ -115,8 +115,9 @@ async function threeNodes(extra: Partial<RaftNodeOptions> = {}): Promise<Cluster
   return c;
 }
 
-const STORES: [LogStoreKind, WalFlushMode | undefined][] = [
+const STORES: [LogStoreKind, WalFlushMode | 'by-role' | undefined][] = [
   ['lmdb', undefined],
+  ['wal', 'by-role'],
   ['wal', 'threadpool'],
   ['wal', 'inline'],
 ];
@@ -235,5 +236,21 @@ describe.each(STORES)('RaftNode on %s storage, WAL flush mode %s (3 in-process n
     expect(bad).toBeInstanceOf(Error);
     expect(() => decodeKvCommand(new Uint8Array([1, 2, 3]))).toThrow();
     expect(await put(leader.node!, 'ok', 'yes')).toMatchObject({ index: expect.any(Number) });
+  });
+});
+
+describe('RaftNode WAL flush mode by role (the default)', () => {
+  it('flushes on the threadpool while leading and inline while following, switching on leadership transfer', async () => {
+    const c = await threeNodes({ storage: 'wal' });
+    const leader = await c.leader();
+    await put(leader.node!, 'k', 'v');
+    const modes = (): Record<string, string | undefined> => Object.fromEntries(c.running().map((m) => [m.id, m.node!.status().store.flushMode]));
+    const followers = c.running().filter((m) => m !== leader);
+    expect(modes()).toEqual(Object.fromEntries(c.running().map((m) => [m.id, m === leader ? 'threadpool' : 'inline'])));
+    await leader.node!.transferLeadership(followers[0].id);
+    await eventually(() => followers[0].node!.status().role === 'leader', 'transfer to complete');
+    await put(followers[0].node!, 'k', 'w');
+    await eventually(() => modes()[leader.id] === 'inline' && modes()[followers[0].id] === 'threadpool', 'flush modes to follow the roles');
+    expect(modes()[followers[1].id]).toBe('inline');
   });
 });

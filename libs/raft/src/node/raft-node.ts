@@ -17,6 +17,7 @@ import {
 } from '../core';
 import type { LogStore, LogStoreStats } from '../storage/log-store';
 import { openLogStore } from '../storage/open-log-store';
+import { WalLogStore, type WalFlushMode } from '../storage/wal-log-store';
 import { silentLogger, type RaftLogger } from '../transport/logger';
 import type { PeerAddress } from '../transport/peer-link';
 import { TcpTransport } from '../transport/tcp-transport';
@@ -66,7 +67,8 @@ export interface NodeStatus {
   readonly peers: Readonly<Record<NodeId, PeerStatus>>;
   readonly members: Readonly<Record<NodeId, PeerAddress>>;
   readonly transport: TransportStats;
-  readonly store: LogStoreStats;
+  /** Write-path counters, plus (WAL only) how flushes currently reach the disk. */
+  readonly store: LogStoreStats & { readonly flushMode?: WalFlushMode };
   /** Messages from peers refused by validation. */
   readonly badMessages: number;
 }
@@ -178,7 +180,8 @@ export class RaftNode {
     const logger = opts.logger ?? silentLogger;
     const store = await openLogStore(opts.storage ?? 'wal', {
       dir: opts.dataDir,
-      flushMode: opts.walFlushMode,
+      // 'by-role' starts as a follower does; see onRoleChange.
+      flushMode: opts.walFlushMode === 'threadpool' ? 'threadpool' : 'inline',
       bootstrap: opts.bootstrap ? { voters: opts.bootstrap, learners: [] } : undefined,
       keepSnapshots: opts.keepSnapshots,
       logger,
@@ -348,7 +351,7 @@ export class RaftNode {
       peers,
       members: Object.fromEntries(this.members),
       transport: this.transport.stats(),
-      store: this.store.stats(),
+      store: this.store instanceof WalLogStore ? { ...this.store.stats(), flushMode: this.store.flushMode } : this.store.stats(),
       badMessages: this.badMessages,
     };
   }
@@ -528,7 +531,7 @@ export class RaftNode {
    */
   private handlePipelinedReady(rd: Ready): void {
     if (rd.softState) {
-      this.logger.info({ id: this.id, role: rd.softState.role, leader: rd.softState.leader }, 'raft node: role changed');
+      this.onRoleChange(rd.softState.role, rd.softState.leader);
     }
     // Replication first: the followers' network hop and flush are the longer path to commit.
     const afterWrite: Message[] = [];
@@ -605,7 +608,7 @@ export class RaftNode {
    */
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) {
-      this.logger.info({ id: this.id, role: rd.softState.role, leader: rd.softState.leader }, 'raft node: role changed');
+      this.onRoleChange(rd.softState.role, rd.softState.leader);
     }
     const needsWrite = rd.snapshot !== undefined || rd.entries.length > 0 || rd.mustSync;
     if (!needsWrite) {
@@ -652,6 +655,13 @@ export class RaftNode {
     for (const m of afterWrite) this.send(m);
     for (let i = applied; i < rd.committedEntries.length; i++) await this.applyEntry(rd.committedEntries[i]);
     this.collectReadStates(rd);
+  }
+
+  private onRoleChange(role: Role, leader: NodeId | null): void {
+    this.logger.info({ id: this.id, role, leader }, 'raft node: role changed');
+    if (this.opts.walFlushMode === 'by-role' || this.opts.walFlushMode === undefined) {
+      if (this.store instanceof WalLogStore) this.store.setFlushMode(role === 'leader' ? 'threadpool' : 'inline');
+    }
   }
 
   private collectReadStates(rd: Ready): void {

@@ -115,7 +115,7 @@ export class WalLogStore implements LogStore {
   private readonly counters: LogStoreStats = { writes: 0, flushes: 0, maxBatch: 0 };
   private readonly tailCache: EntryTailCache;
   private readonly segmentBytes: number;
-  private readonly inline: boolean;
+  private inline: boolean;
   private readonly syncFn: ((fd: number) => void | Promise<void>) | undefined;
 
   private constructor(
@@ -141,6 +141,19 @@ export class WalLogStore implements LogStore {
     this.tentativeStart = { ...state.start };
     this.tentativeLast = state.last;
     this.written = { hard: state.hard, conf: state.conf, start: { ...state.start }, snap: { ...state.snap }, last: state.last };
+  }
+
+  /** How flushes currently reach the disk (see {@link WalFlushMode}). */
+  get flushMode(): WalFlushMode {
+    return this.inline ? 'inline' : 'threadpool';
+  }
+
+  /**
+   * Switches the flush mode; it applies from the next flush on (a flush in progress finishes
+   * the way it started). Durability is the same in both modes: only where fdatasync waits differs.
+   */
+  setFlushMode(mode: WalFlushMode): void {
+    this.inline = mode === 'inline';
   }
 
   /** Opens (or creates) the store in `opts.dir`, replaying and verifying the log (see the class comment). */

@@ -35,7 +35,7 @@ export interface ClusterOptions {
   /** Log store of every server (`--storage`); the server's default when unset. */
   storage?: 'lmdb' | 'wal';
   /** With `storage: 'wal'`: `--wal-flush-mode`. */
-  walFlushMode?: 'threadpool' | 'inline';
+  walFlushMode?: 'by-role' | 'threadpool' | 'inline';
   /** Extra Node.js flags for every server process (e.g. `--cpu-prof` in bench/profile). */
   nodeArgs?: string[];
 }
