@@ -1,7 +1,7 @@
 /**
  * Log store micro-benchmark: the durable write path of WalLogStore (both flush modes) next to
- * LmdbLogStore and a raw `writeSync` + `fdatasyncSync` baseline, all measured in the same run
- * on the same disk:
+ * LmdbLogStore and raw `writeSync` + `fdatasyncSync` baselines (appending, and writing inside a
+ * preallocated file as the WAL segments do), all measured in the same run on the same disk:
  *
  * 1. latency of one persist (one 256-byte entry + hard state) at a time: p50/p99;
  * 2. throughput of 64 concurrent 1-entry persists in a loop (group commit at work);
@@ -12,7 +12,7 @@
  *
  *   npx tsx bench/wal-store.bench.ts [--ops N] [--seconds S] [--startup-entries N]
  */
-import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import type { Entry, HardState } from '../libs/raft/src/core';
@@ -74,6 +74,24 @@ function rawBaseline(): LatencyRow {
   }
   closeSync(fd);
   return summarize('raw writeSync+fdatasyncSync', samples);
+}
+
+/** Raw baseline, preallocated: the same records written inside a file extended with ftruncate first (no size change per fdatasync). */
+function rawPreallocatedBaseline(): LatencyRow {
+  const dir = tempDir();
+  const fd = openSync(join(dir, 'raw-prealloc.log'), 'w+');
+  const buf = Buffer.alloc(PAYLOAD + 60, 1);
+  ftruncateSync(fd, 64 * 1024 * 1024);
+  fdatasyncSync(fd);
+  const samples: number[] = [];
+  for (let i = 0; i < OPS; i++) {
+    const t = nowMs();
+    writeSync(fd, buf, 0, buf.length, i * buf.length);
+    fdatasyncSync(fd);
+    samples.push(nowMs() - t);
+  }
+  closeSync(fd);
+  return summarize('raw pwrite (preallocated)+fdatasyncSync', samples);
 }
 
 type Opener = { name: string; open: (dir: string) => Promise<LogStore> };
@@ -185,7 +203,7 @@ async function startup(compacted: boolean): Promise<StartupResult> {
 }
 
 async function main(): Promise<void> {
-  const lat: LatencyRow[] = [rawBaseline()];
+  const lat: LatencyRow[] = [rawBaseline(), rawPreallocatedBaseline()];
   for (const o of stores) lat.push(await latency(o));
   const thr: ThroughputRow[] = [];
   for (const o of stores) thr.push(await throughput(o));
@@ -202,7 +220,7 @@ async function main(): Promise<void> {
   const out = {
     benchmark: 'wal-store',
     description:
-      'Durable write path of the Raft log stores: single-persist latency and 64-way concurrent persist throughput of WalLogStore (threadpool and inline flush) vs LmdbLogStore and a raw writeSync+fdatasyncSync baseline in the same run; start-up time of a WAL store after 1M entries compacted by snapshots.',
+      'Durable write path of the Raft log stores: single-persist latency and 64-way concurrent persist throughput of WalLogStore (threadpool and inline flush) vs LmdbLogStore and raw writeSync+fdatasyncSync baselines (appending / inside a preallocated file) in the same run; WAL segments are preallocated (sparse ftruncate); start-up time of a WAL store after 1M entries compacted by snapshots.',
     date: new Date().toISOString(),
     machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverage1m: os.loadavg()[0], dir: base },
     payloadBytes: PAYLOAD,

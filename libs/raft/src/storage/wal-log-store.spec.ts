@@ -1,4 +1,4 @@
-import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfState, Entry, HardState } from '../core';
@@ -7,7 +7,7 @@ import { LogCorruptError, LogHoleError, StoreKindMismatchError } from './errors'
 import { LmdbLogStore } from './lmdb-log-store';
 import { crashWriter, ents, logStoreContract, useTempDirs } from './log-store.contract';
 import { openLogStore } from './open-log-store';
-import { encodeWalRecord, WalRecordType } from './wal-record-codec';
+import { encodeWalRecord, WAL_FRAME_HEADER_BYTES, WalRecordType } from './wal-record-codec';
 import { WalLogStore, type WalLogStoreOptions } from './wal-log-store';
 
 logStoreContract({ name: 'WalLogStore (threadpool, 64 MiB segments)', harnessArgs: ['wal'], open: (opts) => WalLogStore.open(opts) });
@@ -37,6 +37,33 @@ function segmentFiles(dir: string): string[] {
     .filter((n) => n.endsWith('.wal'))
     .sort()
     .map((n) => join(dir, 'wal', n));
+}
+
+/** Logical end of a segment file: the offset after its last frame (walks the length fields up to an all-zero header or EOF). */
+function logicalEnd(path: string): number {
+  const b = readFileSync(path);
+  let at = 0;
+  while (at + WAL_FRAME_HEADER_BYTES <= b.length && !b.subarray(at, at + WAL_FRAME_HEADER_BYTES).equals(Buffer.alloc(WAL_FRAME_HEADER_BYTES))) {
+    at += WAL_FRAME_HEADER_BYTES + b.readUInt32LE(at);
+  }
+  return at;
+}
+
+/** Shrinks a (preallocated) segment to its logical end: the shape of a file written before segments were preallocated. */
+function toOldStyle(path: string): number {
+  const end = logicalEnd(path);
+  truncateSync(path, end);
+  return end;
+}
+
+/** Writes `bytes` at `offset` of `path` in place (no size change unless it runs past EOF). */
+function pwrite(path: string, bytes: Buffer, offset: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    writeSync(fd, bytes, 0, bytes.length, offset);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A store with entries 1..20 in two records (1..10, 11..20) and commit 20, closed. */
@@ -78,14 +105,16 @@ describe('WalLogStore', () => {
           events.push('sync-end');
         },
       });
-      const size = (): number => statSync(s.segmentPaths[s.segmentPaths.length - 1]).size;
-      const before = size();
+      const seg = s.segmentPaths[s.segmentPaths.length - 1];
+      const before = logicalEnd(seg);
+      const fileSize = statSync(seg).size;
       gate = new Promise<void>((r) => (release = r));
       const ack = s.append(ents(1, 3, 1)).then(() => events.push('ack'));
       for (let i = 0; i < 100 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 2));
       await new Promise((r) => setTimeout(r, 30));
       expect(events, flushMode).toEqual(['sync-start']);
-      expect(size(), flushMode).toBeGreaterThan(before); // written …
+      expect(logicalEnd(seg), flushMode).toBeGreaterThan(before); // written …
+      expect(statSync(seg).size, flushMode).toBe(fileSize); // (inside the preallocated file)
       expect(s.lastIndex(), flushMode).toBe(0); // … but neither visible …
       release();
       await ack;
@@ -121,11 +150,114 @@ describe('WalLogStore', () => {
     expect(s.lastIndex()).toBe(2);
   });
 
-  describe('torn tail (a write the crash interrupted was never acknowledged)', () => {
-    it('truncates a half-written record at the end of the last segment and keeps every earlier record', async () => {
+  describe('preallocated segments (every write lands inside the file: fdatasync commits no size change)', () => {
+    it('creates each segment segmentBytes long; writes do not change its size until a batch overflows it', async () => {
+      const dir = tempDir();
+      const s = await openWal(dir, { segmentBytes: 4096 });
+      const [seg] = segmentFiles(dir);
+      expect(statSync(seg).size).toBe(4096);
+      await s.append(ents(1, 10, 1));
+      await s.setHardState({ term: 1, vote: 'a', commit: 10 });
+      expect(statSync(seg).size).toBe(4096);
+      expect(logicalEnd(seg)).toBeGreaterThan(0);
+      expect(logicalEnd(seg)).toBeLessThan(4096);
+      // One batch larger than the space left: written into this segment, growing the file.
+      const big: Entry[] = [{ index: 11, term: 1, type: 'normal', data: new Uint8Array(6000).fill(5) }];
+      await s.append(big);
+      expect(segmentFiles(dir)).toHaveLength(1);
+      expect(statSync(seg).size).toBe(logicalEnd(seg));
+      expect(statSync(seg).size).toBeGreaterThan(6000);
+      await s.append(ents(12, 13, 1)); // rolls over: the new segment is preallocated too
+      const segs = segmentFiles(dir);
+      expect(segs).toHaveLength(2);
+      expect(statSync(segs[1]).size).toBe(4096);
+      await closeWal(s);
+      const again = await openWal(dir, { segmentBytes: 4096 });
+      expect(again.entries(1, 14)).toEqual([...ents(1, 10, 1), ...big, ...ents(12, 13, 1)]);
+      expect(again.initialState().hardState.commit).toBe(10);
+    });
+
+    it('finds the logical end on reopen and appends there: nothing lost, nothing skipped', async () => {
       const dir = await storeWith20();
       const [seg] = segmentFiles(dir);
       const size = statSync(seg).size;
+      const end = logicalEnd(seg);
+      expect(size).toBe(64 * 1024 * 1024);
+      let s = await openWal(dir);
+      expect(s.entries(1, 21)).toEqual(ents(1, 20, 1));
+      await s.append(ents(21, 25, 2));
+      const record = encodeWalRecord(WalRecordType.Batch, { entries: ents(21, 25, 2) }).bytes;
+      expect(readFileSync(seg).subarray(end, end + record.length).equals(record)).toBe(true); // right at the old logical end
+      expect(logicalEnd(seg)).toBe(end + record.length);
+      expect(statSync(seg).size).toBe(size);
+      await closeWal(s);
+      s = await openWal(dir);
+      expect(s.entries(1, 26)).toEqual([...ents(1, 20, 1), ...ents(21, 25, 2)]);
+      expect(s.initialState().hardState).toEqual({ term: 1, vote: 'a', commit: 20 });
+    });
+
+    it('replays a log whose active segment was preallocated by a larger segmentBytes and then rolled over by a smaller one', async () => {
+      const dir = tempDir();
+      let s = await openWal(dir, { segmentBytes: 8192 });
+      await s.append(ents(1, 5, 1));
+      await closeWal(s);
+      s = await openWal(dir, { segmentBytes: 200 });
+      for (let i = 6; i <= 30; i += 5) await s.append(ents(i, i + 4, 1));
+      await closeWal(s);
+      const segs = segmentFiles(dir);
+      expect(segs.length).toBeGreaterThan(2);
+      expect(statSync(segs[0]).size).toBe(8192); // zeros after its logical end: a clean end
+      s = await openWal(dir, { segmentBytes: 200 });
+      expect(s.entries(1, 31)).toEqual(ents(1, 30, 1));
+    });
+  });
+
+  describe('torn tail (a write the crash interrupted was never acknowledged)', () => {
+    it('zero-fills a record whose tail never reached a preallocated last segment, keeping every acknowledged entry', async () => {
+      const dir = await storeWith20();
+      const [seg] = segmentFiles(dir);
+      const size = statSync(seg).size;
+      const end = logicalEnd(seg);
+      const unacked = encodeWalRecord(WalRecordType.Batch, { entries: ents(21, 30, 1) }).bytes;
+      pwrite(seg, unacked.subarray(0, Math.floor(unacked.length * 0.6)), end); // header and part of the payload
+      const logger = new MemoryLogger();
+      const s = await openWal(dir, { logger });
+      expect(s.lastIndex()).toBe(20);
+      expect(s.entries(1, 21)).toEqual(ents(1, 20, 1));
+      expect(s.initialState().hardState).toEqual({ term: 1, vote: 'a', commit: 20 });
+      expect(logger.lines.find((l) => /torn/.test(l.msg))?.obj).toMatchObject({ path: seg, offset: end });
+      const after = readFileSync(seg);
+      expect(after.length).toBe(size);
+      expect(after.subarray(end).equals(Buffer.alloc(size - end))).toBe(true); // the torn bytes are zero on disk
+      await s.append(ents(21, 22, 2)); // the log keeps working after the cut
+      await closeWal(s);
+      const again = await openWal(dir);
+      expect(again.entries(19, 23).map((e) => e.term)).toEqual([1, 1, 2, 2]);
+      expect(again.initialState().hardState).toEqual({ term: 1, vote: 'a', commit: 20 });
+    });
+
+    it('cuts a torn batch that was growing a preallocated segment past its end (truncated back to the logical end)', async () => {
+      const dir = tempDir();
+      const s = await openWal(dir, { segmentBytes: 4096 });
+      await s.append(ents(1, 10, 1));
+      await closeWal(s);
+      const [seg] = segmentFiles(dir);
+      const end = logicalEnd(seg);
+      const unacked = encodeWalRecord(WalRecordType.Batch, { entries: [{ index: 11, term: 1, type: 'normal', data: new Uint8Array(6000).fill(9) }] }).bytes;
+      pwrite(seg, unacked.subarray(0, 5000), end); // the write stopped at EOF, past the preallocated 4096 bytes
+      expect(statSync(seg).size).toBe(end + 5000);
+      const again = await openWal(dir, { segmentBytes: 4096 });
+      expect(again.entries(1, 11)).toEqual(ents(1, 10, 1));
+      expect(statSync(seg).size).toBe(end);
+      await again.append(ents(11, 12, 2));
+      await closeWal(again);
+      expect((await openWal(dir, { segmentBytes: 4096 })).entries(10, 13).map((e) => e.term)).toEqual([1, 2, 2]);
+    });
+
+    it('old-style segment (EOF = logical end): truncates a half-written record at the end and keeps every earlier record', async () => {
+      const dir = await storeWith20();
+      const [seg] = segmentFiles(dir);
+      const size = toOldStyle(seg);
       const unacked = encodeWalRecord(WalRecordType.Batch, { entries: ents(21, 30, 1) }).bytes;
       appendFileSync(seg, unacked.subarray(0, unacked.length - 7));
       const logger = new MemoryLogger();
@@ -141,31 +273,37 @@ describe('WalLogStore', () => {
       expect(again.entries(19, 23).map((e) => e.term)).toEqual([1, 1, 2, 2]);
     });
 
-    it('truncates a zero-filled tail (file extended, data never written)', async () => {
+    it('old-style segment: a zero-filled tail (file extended, data never written) is a clean logical end', async () => {
       const dir = await storeWith20();
       const [seg] = segmentFiles(dir);
-      const size = statSync(seg).size;
+      const end = toOldStyle(seg);
       appendFileSync(seg, Buffer.alloc(4096));
       const s = await openWal(dir);
       expect(s.entries(1, 21)).toEqual(ents(1, 20, 1));
-      expect(statSync(seg).size).toBe(size);
+      await s.append(ents(21, 21, 1));
+      expect(logicalEnd(seg)).toBeGreaterThan(end);
+      await closeWal(s);
+      expect((await openWal(dir)).lastIndex()).toBe(21);
     });
 
-    it('loses only the cut record when the file ends inside the last record', async () => {
+    it('old-style segment: loses only the cut record when the file ends inside the last record', async () => {
       const dir = await storeWith20();
       const [seg] = segmentFiles(dir);
-      truncateSync(seg, statSync(seg).size - 3); // inside the hard-state record
+      truncateSync(seg, toOldStyle(seg) - 3); // inside the hard-state record
       const s = await openWal(dir);
       expect(s.lastIndex()).toBe(20);
       expect(s.initialState().hardState.commit).toBe(0);
     });
 
-    it('removes a new segment whose header never reached the disk (crash during rollover)', async () => {
-      const dir = await storeWith20();
-      writeFileSync(join(dir, 'wal', '0000000000000002-0000000000000015.wal'), Buffer.alloc(0));
-      const s = await openWal(dir);
-      expect(s.entries(1, 21)).toEqual(ents(1, 20, 1));
-      expect(segmentFiles(dir)).toHaveLength(1);
+    it('removes a new segment whose header never reached the disk (crash during rollover), preallocated or empty', async () => {
+      for (const bytes of [Buffer.alloc(0), Buffer.alloc(64 * 1024)]) {
+        const dir = await storeWith20();
+        writeFileSync(join(dir, 'wal', '0000000000000002-0000000000000015.wal'), bytes);
+        const s = await openWal(dir);
+        expect(s.entries(1, 21)).toEqual(ents(1, 20, 1));
+        expect(segmentFiles(dir)).toHaveLength(1);
+        await closeWal(s);
+      }
     });
   });
 
@@ -184,13 +322,62 @@ describe('WalLogStore', () => {
       expect(String((err as LogCorruptError).record)).toMatch(/^offset \d+$/);
     });
 
-    it('treats a complete, non-zero record with a bad crc at the very end as corruption, not as a torn tail', async () => {
+    it('treats a complete, non-zero record with a bad crc at the very end as corruption, not as a torn tail (preallocated and old-style)', async () => {
+      for (const oldStyle of [false, true]) {
+        const dir = await storeWith20();
+        const [seg] = segmentFiles(dir);
+        if (oldStyle) toOldStyle(seg);
+        const bytes = readFileSync(seg);
+        const end = logicalEnd(seg);
+        const lastRecord = end - encodeWalRecord(WalRecordType.Batch, { hardState: { term: 1, vote: 'a', commit: 20 } }).bytes.length;
+        bytes[lastRecord + 5] ^= 0x10; // a bit of its crc
+        writeFileSync(seg, bytes);
+        const err = await WalLogStore.open({ dir }).catch((e: unknown) => e);
+        expect(err, `oldStyle ${oldStyle}`).toBeInstanceOf(LogCorruptError);
+        expect(err).toMatchObject({ path: seg, record: `offset ${lastRecord}` });
+        expect(String(err)).toMatch(/crc32 mismatch/);
+      }
+    });
+
+    it('stops on non-zero bytes after the logical end of a segment that is not the last, naming file and offset', async () => {
+      const dir = tempDir();
+      let s = await openWal(dir, { segmentBytes: 8192 });
+      await s.append(ents(1, 5, 1));
+      await closeWal(s);
+      s = await openWal(dir, { segmentBytes: 200 }); // rolls over at once: segment 1 keeps its zero tail
+      for (let i = 6; i <= 30; i += 5) await s.append(ents(i, i + 4, 1));
+      await closeWal(s);
+      const [first] = segmentFiles(dir);
+      const junkAt = logicalEnd(first) + 1000;
+      pwrite(first, Buffer.from([0x5a]), junkAt);
+      const err = await WalLogStore.open({ dir }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LogCorruptError);
+      expect(err).toMatchObject({ path: first, record: `offset ${junkAt}` });
+      expect((err as Error).message).toContain(first);
+    });
+
+    it('stops on non-zero bytes after the logical end of the last segment (after a zero frame header)', async () => {
       const dir = await storeWith20();
       const [seg] = segmentFiles(dir);
-      const bytes = readFileSync(seg);
-      bytes[bytes.length - 1] ^= 0x40; // inside the last record (the hard state)
-      writeFileSync(seg, bytes);
-      await expect(WalLogStore.open({ dir })).rejects.toBeInstanceOf(LogCorruptError);
+      const junkAt = logicalEnd(seg) + 4096;
+      pwrite(seg, Buffer.from('junk'), junkAt);
+      const err = await WalLogStore.open({ dir }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LogCorruptError);
+      expect(err).toMatchObject({ path: seg, record: `offset ${junkAt}` });
+    });
+
+    it('stops on non-zero bytes after a torn record in the last segment (something later was written: not a torn tail)', async () => {
+      const dir = await storeWith20();
+      const [seg] = segmentFiles(dir);
+      const end = logicalEnd(seg);
+      const unacked = encodeWalRecord(WalRecordType.Batch, { entries: ents(21, 30, 1) }).bytes;
+      pwrite(seg, unacked.subarray(0, Math.floor(unacked.length * 0.6)), end);
+      pwrite(seg, Buffer.from([1]), end + unacked.length + 50);
+      const err = await WalLogStore.open({ dir }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LogCorruptError);
+      expect(err).toMatchObject({ path: seg, record: `offset ${end}` });
+      expect(String(err)).toMatch(/non-zero bytes follow/);
+      expect(readFileSync(seg).subarray(end, end + 9).equals(unacked.subarray(0, 9))).toBe(true); // nothing was repaired
     });
 
     it('treats a torn record in a segment that is not the last as corruption', async () => {

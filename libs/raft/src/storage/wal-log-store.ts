@@ -81,14 +81,24 @@ const fdatasyncAsync = promisify(fdatasync);
  * Each starts with a SegmentHeader record repeating hard state, membership, log start and the
  * recorded snapshot, so older segments can be deleted: `compact(i)` deletes every segment all
  * of whose live entries are ≤ i (never the active one) and fsyncs the directory. A segment is
- * rolled over when it passes `segmentBytes`.
+ * rolled over when its logical size reaches `segmentBytes`.
  *
- * Start-up (`open`) replays the segments in order and verifies every record's crc32.
- * Torn-tail rule: a record at the end of the LAST segment that is incomplete (its length runs
- * past EOF) or whose remaining bytes are all zero was never acknowledged (its sync never
- * returned), so the file is truncated back to the last good record with a warning. Anything
- * else — a complete record failing its crc, a bad record in an earlier segment, a missing
- * segment — throws {@link LogCorruptError} naming the file and offset; entries not contiguous
+ * Preallocation: a new segment is extended to `segmentBytes` (sparse `ftruncate`) before its
+ * header is written, so appends overwrite zeros inside the file and an `fdatasync` never has to
+ * commit a size change (measured: lower fdatasync latency; etcd does the same). The file size is
+ * then not the end of the data: each segment's LOGICAL end (`WalSegment.size`, where the next
+ * record goes) is the first all-zero frame header, and every byte after it is zero. A batch
+ * larger than the space left simply grows the file.
+ *
+ * Start-up (`open`) replays the segments in order and verifies every record's crc32 and that
+ * the bytes after each segment's logical end are zero.
+ * Torn-tail rule (LAST segment only): a record that runs past EOF, or that fails its crc while
+ * its last bytes and everything after them are zero (the write stopped part-way), was never
+ * acknowledged (its sync never returned): it is cut — the file truncated or those bytes
+ * zero-filled — with a warning, and the log ends at the last good record. Anything else — a
+ * complete record failing its crc, non-zero bytes after a torn record or after a logical end,
+ * a bad record in an earlier segment, a missing segment — throws {@link LogCorruptError}
+ * naming the file and offset (see `replayWal`); entries not contiguous
  * from the log start throw {@link LogHoleError}; a commit index beyond the log and snapshot
  * throws {@link LogCorruptError}; a recorded snapshot without its file throws
  * {@link SnapshotMissingError}; a newer snapshot file (crash between saving and recording it)
@@ -174,7 +184,7 @@ export class WalLogStore implements LogStore {
       if (segments.size === 0) {
         // A brand-new log: its first header records the bootstrap membership.
         if (opts.bootstrap) state.conf = opts.bootstrap;
-        active = WalSegment.create(walDir, 1, state.start.index + 1);
+        active = WalSegment.create(walDir, 1, state.start.index + 1, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
         segments.set(active.seq, active);
         const header = encodeWalRecord(WalRecordType.SegmentHeader, headerFields(state));
         writeAllSync(active.fd, header.bytes, 0);
@@ -458,7 +468,7 @@ export class WalLogStore implements LogStore {
     const hasBytes = batch.some((w) => w.encoded);
     if (hasBytes && segment.size >= this.segmentBytes) {
       const firstEntry = batch.find((w) => w.fields.entries && w.fields.entries.length > 0)?.fields.entries?.[0].index;
-      segment = WalSegment.create(this.path, segment.seq + 1, firstEntry ?? this.written.last + 1);
+      segment = WalSegment.create(this.path, segment.seq + 1, firstEntry ?? this.written.last + 1, this.segmentBytes);
       this.segments.set(segment.seq, segment);
       created = true;
       parts.push(encodeWalRecord(WalRecordType.SegmentHeader, headerFields(this.written)).bytes);

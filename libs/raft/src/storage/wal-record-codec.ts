@@ -16,6 +16,8 @@ import type { ConfState, Entry, EntryType, HardState } from '../core';
  * - ENTRIES  (0x20) firstIndex, u32 count, then per entry: term, u8 type (0 normal, 1 conf-change), u32 data length, data.
  *
  * A record is the unit of atomicity: replay applies all of its fields or (torn / corrupt) none.
+ * Segments are preallocated (zero-filled), so an all-zero frame header (length 0, crc 0, type 0;
+ * type 0 is never valid) marks the logical end of a segment's records.
  */
 
 /** Bytes before a record's payload: length (4), crc32 (4), type (1). */
@@ -185,31 +187,37 @@ export function encodeWalRecord(type: WalRecordType, f: WalRecordFields): Encode
 /** Outcome of reading the frame at `offset` of a segment's bytes. */
 export type WalFrameRead =
   | { kind: 'record'; record: DecodedWalRecord; length: number }
-  /** Nothing left: offset is the end of the data. */
+  /**
+   * The logical end of the segment: offset is the end of the data, or the frame header there is
+   * all zero (length 0, crc 0, type 0 — never a valid record, types start at 1). The caller
+   * verifies that every byte after it is zero too.
+   */
   | { kind: 'end' }
-  /** The frame runs past the end of the data, or everything from offset on is zero bytes. */
+  /** The frame header is cut off by the end of the data, or the frame runs past it (a write cut short, old-style file). */
   | { kind: 'torn'; detail: string }
-  /** A complete frame that fails its crc or cannot be decoded. */
-  | { kind: 'corrupt'; detail: string };
-
-function allZero(b: Buffer, from: number): boolean {
-  for (let i = from; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
-}
+  /** A frame within the data that fails its crc or cannot be decoded; `frameEnd` = offset + header + declared length. */
+  | { kind: 'corrupt'; detail: string; frameEnd: number };
 
 /** Reads and verifies the frame at `offset`; never throws on bad data. */
 export function readWalFrame(b: Buffer, offset: number): WalFrameRead {
-  if (offset === b.length) return { kind: 'end' };
-  if (allZero(b, offset)) return { kind: 'torn', detail: `${b.length - offset} zero bytes at the end` };
+  const headerEnd = Math.min(b.length, offset + WAL_FRAME_HEADER_BYTES);
+  let zeroHeader = true;
+  for (let i = offset; i < headerEnd; i++) {
+    if (b[i] !== 0) {
+      zeroHeader = false;
+      break;
+    }
+  }
+  if (zeroHeader) return { kind: 'end' };
   if (offset + WAL_FRAME_HEADER_BYTES > b.length) return { kind: 'torn', detail: 'frame header cut off' };
   const size = b.readUInt32LE(offset);
   const end = offset + WAL_FRAME_HEADER_BYTES + size;
   if (end > b.length) return { kind: 'torn', detail: `frame of ${size} bytes runs past the end of the file` };
-  if (crc32(b.subarray(offset + 8, end)) !== b.readUInt32LE(offset + 4)) return { kind: 'corrupt', detail: 'crc32 mismatch' };
+  if (crc32(b.subarray(offset + 8, end)) !== b.readUInt32LE(offset + 4)) return { kind: 'corrupt', detail: 'crc32 mismatch', frameEnd: end };
   try {
     return { kind: 'record', record: decodeBody(b, offset, end), length: end - offset };
   } catch (err) {
-    return { kind: 'corrupt', detail: (err as Error).message };
+    return { kind: 'corrupt', detail: (err as Error).message, frameEnd: end };
   }
 }
 

@@ -52,9 +52,55 @@ export function advance(s: WalLogState, f: WalRecordFields | DecodedWalRecord): 
   }
 }
 
+const ZERO_CHUNK = Buffer.alloc(1 << 20);
+
+/** Offset of the first non-zero byte of `b` in [from, to), or -1; compares in chunks (memcmp), not byte by byte in JS. */
+function firstNonZero(b: Buffer, from: number, to: number = b.length): number {
+  for (let at = from; at < to; at += ZERO_CHUNK.length) {
+    const n = Math.min(ZERO_CHUNK.length, to - at);
+    if (b.subarray(at, at + n).equals(ZERO_CHUNK.subarray(0, n))) continue;
+    for (let i = at; i < at + n; i++) if (b[i] !== 0) return i;
+  }
+  return -1;
+}
+
+/** Offset of the last non-zero byte of `b` in [from, b.length), or -1; chunked from the end. */
+function lastNonZero(b: Buffer, from: number): number {
+  for (let to = b.length; to > from; to -= ZERO_CHUNK.length) {
+    const at = Math.max(from, to - ZERO_CHUNK.length);
+    if (b.subarray(at, to).equals(ZERO_CHUNK.subarray(0, to - at))) continue;
+    for (let i = to - 1; i >= at; i--) if (b[i] !== 0) return i;
+  }
+  return -1;
+}
+
+/** How replay ends a segment's records: at the logical end, or at a torn write of the last segment. */
+type SegmentEnd = { kind: 'clean' } | { kind: 'truncate'; detail: string } | { kind: 'zero-fill'; to: number; detail: string };
+
 /**
  * Replays every segment of `walDir` into `index` and `segments` (opened), applying the
  * torn-tail rule to the last one. Returns the resulting state; throws typed errors on corruption.
+ *
+ * Each segment is read from offset 0 up to its logical end: an all-zero frame header, or EOF
+ * (a file written before segments were preallocated). Every byte after the logical end must be
+ * zero; a non-zero byte there is a {@link LogCorruptError} naming the file and offset.
+ *
+ * Torn-tail rule, LAST segment only — at the first invalid frame (at `offset`, declared to end
+ * at `frameEnd`):
+ * - the frame header is cut off by EOF or the frame runs past EOF (old-style file, or a batch
+ *   that was growing the file): a write cut short; the file is truncated to `offset`;
+ * - a frame within the file that fails its crc / decoding, where the bytes from some position
+ *   inside its declared span up to EOF are all zero (its last byte is zero and so is everything
+ *   after it): the write stopped part-way and its tail never reached the disk; the bytes from
+ *   `offset` to the last non-zero byte are zero-filled (pwrite + fdatasync);
+ * - anything else — a complete frame (non-zero last byte) failing its crc, or non-zero bytes
+ *   after the declared end of the invalid frame (something later was written) — is a
+ *   {@link LogCorruptError}.
+ * A torn write was never acknowledged (its sync never returned), so cutting it loses nothing
+ * acknowledged; the cut is logged as a warning with path and offset, and the logical end
+ * becomes `offset`. In any earlier segment every invalid frame is a {@link LogCorruptError}.
+ * A last segment without a single valid record (its header never reached the disk: crash
+ * during rollover) is deleted.
  */
 export async function replayWal(walDir: string, segments: Map<number, WalSegment>, index: WalIndex, logger: RaftLogger): Promise<WalLogState> {
   const state: WalLogState = { hard: EMPTY_HARD_STATE, conf: undefined, start: { index: 0, term: 0 }, snap: { index: 0, term: 0 }, last: 0 };
@@ -67,12 +113,27 @@ export async function replayWal(walDir: string, segments: Map<number, WalSegment
     const bytes = readFileSync(file.path);
     let offset = 0;
     let records = 0;
+    let end: SegmentEnd = { kind: 'clean' };
     for (;;) {
       const r = readWalFrame(bytes, offset);
-      if (r.kind === 'end') break;
-      if (r.kind === 'torn' && isLast) {
-        logger.warn({ path: file.path, offset, detail: r.detail }, 'log store: truncating a torn write at the end of the log (never acknowledged)');
+      if (r.kind === 'end') {
+        const junk = firstNonZero(bytes, offset);
+        if (junk >= 0) throw new LogCorruptError(file.path, `offset ${junk}`, `non-zero bytes after the logical end of the segment at offset ${offset}`);
         break;
+      }
+      if (r.kind === 'torn' && isLast) {
+        end = { kind: 'truncate', detail: r.detail };
+        break;
+      }
+      if (r.kind === 'corrupt' && isLast) {
+        const lastByte = lastNonZero(bytes, offset);
+        if (lastByte + 1 < r.frameEnd) {
+          end = { kind: 'zero-fill', to: lastByte + 1, detail: `${r.detail}; the record's last ${r.frameEnd - lastByte - 1} bytes and everything after them are zero` };
+          break;
+        }
+        if (lastByte + 1 > r.frameEnd && bytes[r.frameEnd - 1] === 0) {
+          throw new LogCorruptError(file.path, `offset ${offset}`, `${r.detail}; the record looks torn but non-zero bytes follow it (at offset ${firstNonZero(bytes, r.frameEnd)})`);
+        }
       }
       if (r.kind !== 'record') throw new LogCorruptError(file.path, `offset ${offset}`, r.detail);
       if (records === 0 && r.record.type !== WalRecordType.SegmentHeader) throw new LogCorruptError(file.path, `offset ${offset}`, 'segment does not start with a header record');
@@ -90,8 +151,10 @@ export async function replayWal(walDir: string, segments: Map<number, WalSegment
     }
     const segment = WalSegment.open(file.seq, file.firstIndex, file.path, offset);
     segments.set(file.seq, segment);
-    if (offset < bytes.length) {
-      ftruncateSync(segment.fd, offset);
+    if (end.kind !== 'clean') {
+      logger.warn({ path: file.path, offset, detail: end.detail }, 'log store: truncating a torn write at the end of the log (never acknowledged)');
+      if (end.kind === 'truncate') ftruncateSync(segment.fd, offset);
+      else writeAllSync(segment.fd, Buffer.alloc(end.to - offset), offset);
       fdatasyncSync(segment.fd);
     }
   }

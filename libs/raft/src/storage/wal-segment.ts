@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readdirSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
 const NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
@@ -20,8 +20,15 @@ export function listWalSegments(dir: string): { seq: number; firstIndex: number;
 
 /**
  * One open segment file of the write-ahead log: an fd for positional reads (and, for the
- * active segment, appends at `size`). `size` counts only bytes written by this process or
- * verified at open; bytes past it (a torn tail) were truncated before the segment was used.
+ * active segment, writes at `size`).
+ *
+ * Preallocation: a new segment file is extended to `segmentBytes` with `ftruncate` (sparse,
+ * reads as zeros) before its header record is written, so later writes land inside the file
+ * and an `fdatasync` never has to commit a size change. The file size is therefore not the end
+ * of the data: `size` is the LOGICAL end — the bytes of complete records, where the next record
+ * is written. Every byte from `size` to EOF is zero (replay verifies it, and zero-fills a torn
+ * tail before the segment is used). A batch larger than the space left grows the file; a file
+ * written before preallocation existed (EOF = logical end) is used as it is.
  */
 export class WalSegment {
   constructor(
@@ -29,19 +36,30 @@ export class WalSegment {
     readonly firstIndex: number,
     readonly path: string,
     readonly fd: number,
-    /** Bytes of complete records; the next record is written here. */
+    /** Logical end: bytes of complete records; the next record is written here (not the file size). */
     public size: number,
   ) {}
 
-  /** Opens an existing segment file read-write. */
+  /** Opens an existing segment file read-write; `size` is its logical end as found by replay. */
   static open(seq: number, firstIndex: number, path: string, size: number): WalSegment {
     return new WalSegment(seq, firstIndex, path, openSync(path, 'r+'), size);
   }
 
-  /** Creates a new, empty segment file (fails if it exists). */
-  static create(dir: string, seq: number, firstIndex: number): WalSegment {
+  /**
+   * Creates a new, empty segment file (fails if it exists), preallocated to `preallocateBytes`
+   * (sparse `ftruncate`; 0 = none). The caller writes the header record at offset 0 next; the
+   * size change is made durable by the `fdatasync` that covers that header.
+   */
+  static create(dir: string, seq: number, firstIndex: number, preallocateBytes: number): WalSegment {
     const path = join(dir, walSegmentName(seq, firstIndex));
-    return new WalSegment(seq, firstIndex, path, openSync(path, 'wx+'), 0);
+    const fd = openSync(path, 'wx+');
+    try {
+      if (preallocateBytes > 0) ftruncateSync(fd, preallocateBytes);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return new WalSegment(seq, firstIndex, path, fd, 0);
   }
 
   /** Reads `length` bytes at `offset` (positional; does not move any file pointer). */
