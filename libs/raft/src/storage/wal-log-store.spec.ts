@@ -1,5 +1,6 @@
-import { appendFileSync, closeSync, openSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfState, Entry, HardState } from '../core';
 import { MemoryLogger } from '../transport/logger';
@@ -7,7 +8,7 @@ import { LogCorruptError, LogHoleError, StoreKindMismatchError } from './errors'
 import { LmdbLogStore } from './lmdb-log-store';
 import { crashWriter, ents, logStoreContract, useTempDirs } from './log-store.contract';
 import { openLogStore } from './open-log-store';
-import { encodeWalRecord, WAL_FRAME_HEADER_BYTES, WalRecordType } from './wal-record-codec';
+import { encodeWalRecord, WAL_FRAME_HEADER_BYTES, WAL_FRAME_TRAILER, walFrameBytes, WalRecordType } from './wal-record-codec';
 import { WalLogStore, type WalLogStoreOptions } from './wal-log-store';
 
 logStoreContract({ name: 'WalLogStore (threadpool, 64 MiB segments)', harnessArgs: ['wal'], open: (opts) => WalLogStore.open(opts) });
@@ -44,7 +45,7 @@ function logicalEnd(path: string): number {
   const b = readFileSync(path);
   let at = 0;
   while (at + WAL_FRAME_HEADER_BYTES <= b.length && !b.subarray(at, at + WAL_FRAME_HEADER_BYTES).equals(Buffer.alloc(WAL_FRAME_HEADER_BYTES))) {
-    at += WAL_FRAME_HEADER_BYTES + b.readUInt32LE(at);
+    at += walFrameBytes(b.readUInt32LE(at));
   }
   return at;
 }
@@ -236,6 +237,36 @@ describe('WalLogStore', () => {
       expect(again.initialState().hardState).toEqual({ term: 1, vote: 'a', commit: 20 });
     });
 
+    it('zero-fills a newest record whose trailer byte is missing (payload ending in zeros, crc intact or not), keeping every acknowledged entry', async () => {
+      const zeroEnding: Entry[] = [{ index: 21, term: 1, type: 'normal', data: new Uint8Array([7, 7, 7, 0, 0, 0, 0, 0]) }];
+      const unacked = encodeWalRecord(WalRecordType.Batch, { entries: zeroEnding }).bytes;
+      expect(unacked[unacked.length - 1]).toBe(WAL_FRAME_TRAILER);
+      // Everything but the trailer (header, crc and payload all there), and cut inside the payload's zero tail.
+      for (const written of [unacked.length - 1, unacked.length - 4]) {
+        const dir = await storeWith20();
+        const [seg] = segmentFiles(dir);
+        const size = statSync(seg).size;
+        const end = logicalEnd(seg);
+        pwrite(seg, unacked.subarray(0, written), end);
+        const logger = new MemoryLogger();
+        const s = await openWal(dir, { logger });
+        expect(s.lastIndex(), `written ${written}`).toBe(20);
+        expect(s.entries(1, 21)).toEqual(ents(1, 20, 1));
+        expect(s.initialState().hardState).toEqual({ term: 1, vote: 'a', commit: 20 });
+        const warning = logger.lines.find((l) => /torn/.test(l.msg));
+        expect(warning?.obj).toMatchObject({ path: seg, offset: end });
+        expect(String((warning?.obj as { detail?: string }).detail)).toMatch(/no trailer byte/);
+        const after = readFileSync(seg);
+        expect(after.length).toBe(size);
+        expect(after.subarray(end).equals(Buffer.alloc(size - end))).toBe(true);
+        await s.append(ents(21, 22, 2));
+        await closeWal(s);
+        const again = await openWal(dir);
+        expect(again.entries(20, 23).map((e) => e.term)).toEqual([1, 2, 2]);
+        await closeWal(again);
+      }
+    });
+
     it('cuts a torn batch that was growing a preallocated segment past its end (truncated back to the logical end)', async () => {
       const dir = tempDir();
       const s = await openWal(dir, { segmentBytes: 4096 });
@@ -337,6 +368,72 @@ describe('WalLogStore', () => {
         expect(err).toMatchObject({ path: seg, record: `offset ${lastRecord}` });
         expect(String(err)).toMatch(/crc32 mismatch/);
       }
+    });
+
+    it('treats a newest record whose payload ends in zero bytes and whose crc is bad as corruption (not a torn write)', async () => {
+      for (const oldStyle of [false, true]) {
+        const dir = await storeWith20();
+        let s = await openWal(dir);
+        const zeroEnding: Entry[] = [{ index: 21, term: 1, type: 'normal', data: new Uint8Array([1, 2, 3, 0, 0, 0, 0]) }];
+        await s.append(zeroEnding); // acknowledged
+        await closeWal(s);
+        const [seg] = segmentFiles(dir);
+        if (oldStyle) toOldStyle(seg);
+        const end = logicalEnd(seg);
+        const lastRecord = end - encodeWalRecord(WalRecordType.Batch, { entries: zeroEnding }).bytes.length;
+        s = await openWal(dir);
+        expect(s.entries(21, 22)).toEqual(zeroEnding); // intact, it replays
+        await closeWal(s);
+        const bytes = readFileSync(seg);
+        bytes[lastRecord + 4] ^= 0x01; // bit rot in its crc
+        writeFileSync(seg, bytes);
+        const logger = new MemoryLogger();
+        const err = await WalLogStore.open({ dir, logger }).catch((e: unknown) => e);
+        expect(err, `oldStyle ${oldStyle}`).toBeInstanceOf(LogCorruptError);
+        expect(err).toMatchObject({ path: seg, record: `offset ${lastRecord}` });
+        expect(String(err)).toMatch(/crc32 mismatch/);
+        expect(logger.lines.some((l) => /torn/.test(l.msg))).toBe(false);
+        expect(readFileSync(seg).equals(bytes)).toBe(true); // nothing was repaired
+      }
+    });
+
+    it('treats a trailer byte that is neither zero nor the trailer value as corruption (newest record and one in the middle)', async () => {
+      for (const which of ['newest', 'middle'] as const) {
+        const dir = await storeWith20();
+        const [seg] = segmentFiles(dir);
+        const end = logicalEnd(seg);
+        const hsBytes = encodeWalRecord(WalRecordType.Batch, { hardState: { term: 1, vote: 'a', commit: 20 } }).bytes.length;
+        const batchBytes = encodeWalRecord(WalRecordType.Batch, { entries: ents(11, 20, 1) }).bytes.length;
+        const record = which === 'newest' ? end - hsBytes : end - hsBytes - batchBytes;
+        const trailerAt = which === 'newest' ? end - 1 : end - hsBytes - 1;
+        const bytes = readFileSync(seg);
+        expect(bytes[trailerAt]).toBe(WAL_FRAME_TRAILER);
+        bytes[trailerAt] = 0x5a;
+        writeFileSync(seg, bytes);
+        const err = await WalLogStore.open({ dir }).catch((e: unknown) => e);
+        expect(err, which).toBeInstanceOf(LogCorruptError);
+        expect(err).toMatchObject({ path: seg, record: `offset ${record}` });
+        expect(String(err)).toMatch(/bad trailer byte 0x5a/);
+        expect(readFileSync(seg).equals(bytes)).toBe(true);
+      }
+    });
+
+    it('refuses a segment written in the format without trailers (instead of misreading its last record as torn)', async () => {
+      const dir = tempDir();
+      mkdirSync(join(dir, 'wal'), { recursive: true });
+      // The old format: no trailer, bare type byte, crc over type + payload. One header record
+      // followed by zeros: read as the trailer format its "trailer" would be a zero.
+      const framed = encodeWalRecord(WalRecordType.SegmentHeader, { start: { index: 0, term: 0 }, snapshot: { index: 0, term: 0 }, hardState: { term: 3, vote: 'b', commit: 0 }, confState: { voters: ['a', 'b', 'c'], learners: [] } }).bytes;
+      const old = Buffer.from(framed.subarray(0, framed.length - 1));
+      old[8] = WalRecordType.SegmentHeader;
+      old.writeUInt32LE(crc32(old.subarray(8)), 4);
+      const seg = join(dir, 'wal', '0000000000000001-0000000000000001.wal');
+      writeFileSync(seg, Buffer.concat([old, Buffer.alloc(4096)]));
+      const err = await WalLogStore.open({ dir }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LogCorruptError);
+      expect(err).toMatchObject({ path: seg, record: 'offset 0' });
+      expect(String(err)).toMatch(/without trailers/);
+      expect(readFileSync(seg).subarray(0, old.length).equals(old)).toBe(true); // left as it was
     });
 
     it('stops on non-zero bytes after the logical end of a segment that is not the last, naming file and offset', async () => {

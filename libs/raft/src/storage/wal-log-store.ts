@@ -91,13 +91,16 @@ const fdatasyncAsync = promisify(fdatasync);
  * larger than the space left simply grows the file.
  *
  * Start-up (`open`) replays the segments in order and verifies every record's crc32 and that
- * the bytes after each segment's logical end are zero.
- * Torn-tail rule (LAST segment only): a record that runs past EOF, or that fails its crc while
- * its last bytes and everything after them are zero (the write stopped part-way), was never
+ * the bytes after each segment's logical end are zero. Every record ends in a fixed non-zero
+ * trailer byte (0xA5, after the payload; see wal-record-codec.ts): a record whose span fits in
+ * the file and ends in it is complete, whatever its payload ends with.
+ * Torn-tail rule (LAST segment only): a record that runs past EOF, or whose trailer is missing
+ * (zero) while everything after it is zero (the write stopped part-way), was never
  * acknowledged (its sync never returned): it is cut — the file truncated or those bytes
  * zero-filled — with a warning, and the log ends at the last good record. Anything else — a
- * complete record failing its crc, non-zero bytes after a torn record or after a logical end,
- * a bad record in an earlier segment, a missing segment — throws {@link LogCorruptError}
+ * complete record failing its crc, a trailer byte that is neither 0 nor 0xA5, non-zero bytes
+ * after a torn record or after a logical end, a bad record in an earlier segment, a missing
+ * segment — throws {@link LogCorruptError}
  * naming the file and offset (see `replayWal`); entries not contiguous
  * from the log start throw {@link LogHoleError}; a commit index beyond the log and snapshot
  * throws {@link LogCorruptError}; a recorded snapshot without its file throws

@@ -6,7 +6,12 @@ import type { ConfState, Entry, EntryType, HardState } from '../core';
  * assignment without a migration. All integers are little-endian; log indexes and terms are
  * float64 (exact for every integer below 2^53).
  *
- * Frame: `u32 payloadLength | u32 crc32(type byte + payload) | u8 type | payload`.
+ * Frame: `u32 payloadLength | u32 crc32(type byte + payload) | u8 type | payload | u8 trailer (0xA5)`:
+ * {@link WAL_FRAME_HEADER_BYTES} + payloadLength + {@link WAL_FRAME_TRAILER_BYTES} bytes. The length
+ * field counts the payload only; the trailer is accounted for explicitly, is not covered by the
+ * crc, and is always {@link WAL_FRAME_TRAILER} (non-zero). The stored type byte is the
+ * {@link WalRecordType} with {@link WAL_TRAILER_FORMAT_BIT} set (0x41..0x44): frames of the older
+ * format without a trailer stored 0x01..0x04 and are refused as such, not misread.
  * Payload: `u8 flags`, then each present field in this fixed order:
  * - RESET    (0x01) index, term — a snapshot install: the log becomes empty at that position;
  * - START    (0x02) index, term — the log start (compaction point);
@@ -18,10 +23,34 @@ import type { ConfState, Entry, EntryType, HardState } from '../core';
  * A record is the unit of atomicity: replay applies all of its fields or (torn / corrupt) none.
  * Segments are preallocated (zero-filled), so an all-zero frame header (length 0, crc 0, type 0;
  * type 0 is never valid) marks the logical end of a segment's records.
+ *
+ * The trailer tells a torn write from a damaged record without looking at the payload (which may
+ * legitimately end in zero bytes): a frame whose declared span fits in the file and whose last
+ * byte is the trailer is COMPLETE, and a complete frame failing its crc or decoding is corruption
+ * wherever it is. A zero where the trailer belongs means the write never finished (the trailer is
+ * the frame's last byte); any other value there is corruption.
  */
 
 /** Bytes before a record's payload: length (4), crc32 (4), type (1). */
 export const WAL_FRAME_HEADER_BYTES = 9;
+
+/** Bytes after a record's payload: the trailer byte. */
+export const WAL_FRAME_TRAILER_BYTES = 1;
+
+/** The value of every frame's trailer byte (non-zero, so a zero-filled tail never looks complete). */
+export const WAL_FRAME_TRAILER = 0xa5;
+
+/**
+ * Set in every stored type byte of the trailer format. The format before trailers stored the
+ * bare type (1..4); a frame carrying one of those is reported as written by that older format
+ * (its records would otherwise be misread — the byte after one looks like a missing trailer).
+ */
+export const WAL_TRAILER_FORMAT_BIT = 0x40;
+
+/** Total bytes of a frame whose length field is `payloadLength`. */
+export function walFrameBytes(payloadLength: number): number {
+  return WAL_FRAME_HEADER_BYTES + payloadLength + WAL_FRAME_TRAILER_BYTES;
+}
 
 /** What a record is for; the fields it carries say what it changes. */
 export enum WalRecordType {
@@ -107,7 +136,7 @@ function writeIds(buf: Buffer, at: number, ids: readonly string[]): number {
   return at;
 }
 
-/** Encodes one framed record, crc included. */
+/** Encodes one framed record, crc and trailer included. */
 export function encodeWalRecord(type: WalRecordType, f: WalRecordFields): EncodedWalRecord {
   let size = 1;
   let flags = 0;
@@ -137,9 +166,9 @@ export function encodeWalRecord(type: WalRecordType, f: WalRecordFields): Encode
     size += 12;
     for (const e of entries) size += ENTRY_HEADER_BYTES + e.data.byteLength;
   }
-  const buf = Buffer.allocUnsafe(WAL_FRAME_HEADER_BYTES + size);
+  const buf = Buffer.allocUnsafe(walFrameBytes(size));
   buf.writeUInt32LE(size, 0);
-  buf[8] = type;
+  buf[8] = type | WAL_TRAILER_FORMAT_BIT;
   buf[9] = flags;
   let at = 10;
   const pos = (p: WalPosition): void => {
@@ -180,7 +209,9 @@ export function encodeWalRecord(type: WalRecordType, f: WalRecordFields): Encode
       at += e.data.byteLength;
     }
   }
-  buf.writeUInt32LE(crc32(buf.subarray(8)), 4);
+  const payloadEnd = WAL_FRAME_HEADER_BYTES + size;
+  buf[payloadEnd] = WAL_FRAME_TRAILER;
+  buf.writeUInt32LE(crc32(buf.subarray(8, payloadEnd)), 4);
   return { bytes: buf, dataOffsets };
 }
 
@@ -195,7 +226,16 @@ export type WalFrameRead =
   | { kind: 'end' }
   /** The frame header is cut off by the end of the data, or the frame runs past it (a write cut short, old-style file). */
   | { kind: 'torn'; detail: string }
-  /** A frame within the data that fails its crc or cannot be decoded; `frameEnd` = offset + header + declared length. */
+  /**
+   * A frame within the data whose trailer byte is zero: the write stopped before its last byte.
+   * Whether that is a torn tail (nothing non-zero after `frameEnd`, last segment) is the caller's
+   * call; `frameEnd` = offset + the declared frame size.
+   */
+  | { kind: 'incomplete'; detail: string; frameEnd: number }
+  /**
+   * A complete frame (trailer present) that fails its crc or cannot be decoded, or a frame whose
+   * trailer byte is neither zero nor {@link WAL_FRAME_TRAILER}: corruption, in any segment.
+   */
   | { kind: 'corrupt'; detail: string; frameEnd: number };
 
 /** Reads and verifies the frame at `offset`; never throws on bad data. */
@@ -210,20 +250,30 @@ export function readWalFrame(b: Buffer, offset: number): WalFrameRead {
   }
   if (zeroHeader) return { kind: 'end' };
   if (offset + WAL_FRAME_HEADER_BYTES > b.length) return { kind: 'torn', detail: 'frame header cut off' };
+  const storedType = b[offset + 8];
+  if (storedType >= WalRecordType.Batch && storedType <= WalRecordType.SegmentHeader) {
+    return { kind: 'corrupt', detail: `record type byte ${storedType} of the WAL format without trailers (written by an older version; not readable by this one)`, frameEnd: offset + WAL_FRAME_HEADER_BYTES };
+  }
   const size = b.readUInt32LE(offset);
-  const end = offset + WAL_FRAME_HEADER_BYTES + size;
-  if (end > b.length) return { kind: 'torn', detail: `frame of ${size} bytes runs past the end of the file` };
-  if (crc32(b.subarray(offset + 8, end)) !== b.readUInt32LE(offset + 4)) return { kind: 'corrupt', detail: 'crc32 mismatch', frameEnd: end };
+  const end = offset + walFrameBytes(size);
+  if (end > b.length) return { kind: 'torn', detail: `frame of ${size} payload bytes runs past the end of the file` };
+  const payloadEnd = end - WAL_FRAME_TRAILER_BYTES;
+  const trailer = b[payloadEnd];
+  if (trailer === 0) return { kind: 'incomplete', detail: `frame of ${size} payload bytes has no trailer byte (the write did not finish)`, frameEnd: end };
+  if (trailer !== WAL_FRAME_TRAILER) return { kind: 'corrupt', detail: `bad trailer byte 0x${trailer.toString(16)} at offset ${payloadEnd}`, frameEnd: end };
+  if (crc32(b.subarray(offset + 8, payloadEnd)) !== b.readUInt32LE(offset + 4)) return { kind: 'corrupt', detail: 'crc32 mismatch', frameEnd: end };
   try {
-    return { kind: 'record', record: decodeBody(b, offset, end), length: end - offset };
+    return { kind: 'record', record: decodeBody(b, offset, payloadEnd), length: end - offset };
   } catch (err) {
     return { kind: 'corrupt', detail: (err as Error).message, frameEnd: end };
   }
 }
 
+/** Decodes the payload of the frame at `frame`; `end` = where its payload ends (its trailer). */
 function decodeBody(b: Buffer, frame: number, end: number): DecodedWalRecord {
-  const type = b[frame + 8] as WalRecordType;
-  if (type < WalRecordType.Batch || type > WalRecordType.SegmentHeader) throw new Error(`unknown record type ${type}`);
+  const stored = b[frame + 8];
+  const type = (stored & ~WAL_TRAILER_FORMAT_BIT) as WalRecordType;
+  if ((stored & WAL_TRAILER_FORMAT_BIT) === 0 || type < WalRecordType.Batch || type > WalRecordType.SegmentHeader) throw new Error(`unknown record type byte ${stored}`);
   const flags = b[frame + 9];
   let at = frame + 10;
   const need = (n: number): void => {

@@ -85,17 +85,21 @@ type SegmentEnd = { kind: 'clean' } | { kind: 'truncate'; detail: string } | { k
  * (a file written before segments were preallocated). Every byte after the logical end must be
  * zero; a non-zero byte there is a {@link LogCorruptError} naming the file and offset.
  *
- * Torn-tail rule, LAST segment only — at the first invalid frame (at `offset`, declared to end
- * at `frameEnd`):
+ * A frame is COMPLETE when its declared span fits in the file and its last byte is the trailer
+ * (`WAL_FRAME_TRAILER`, 0xA5; see wal-record-codec.ts). A complete frame that fails its crc or
+ * decoding, and a frame whose trailer byte is neither zero nor the trailer value, is a
+ * {@link LogCorruptError} in every segment — whatever its payload ends with.
+ *
+ * Torn-tail rule, LAST segment only — at the first frame that is not complete (at `offset`,
+ * declared to end at `frameEnd`):
  * - the frame header is cut off by EOF or the frame runs past EOF (old-style file, or a batch
  *   that was growing the file): a write cut short; the file is truncated to `offset`;
- * - a frame within the file that fails its crc / decoding, where the bytes from some position
- *   inside its declared span up to EOF are all zero (its last byte is zero and so is everything
- *   after it): the write stopped part-way and its tail never reached the disk; the bytes from
- *   `offset` to the last non-zero byte are zero-filled (pwrite + fdatasync);
- * - anything else — a complete frame (non-zero last byte) failing its crc, or non-zero bytes
- *   after the declared end of the invalid frame (something later was written) — is a
- *   {@link LogCorruptError}.
+ * - a frame within the file whose trailer byte is zero and after whose declared end every byte
+ *   is zero (so the bytes from some position inside its span up to EOF are all zero): the write
+ *   stopped part-way and its tail never reached the disk; the bytes from `offset` to the last
+ *   non-zero byte are zero-filled (pwrite + fdatasync);
+ * - a frame without its trailer followed by non-zero bytes after its declared end (something
+ *   later was written) is a {@link LogCorruptError}.
  * A torn write was never acknowledged (its sync never returned), so cutting it loses nothing
  * acknowledged; the cut is logged as a warning with path and offset, and the logical end
  * becomes `offset`. In any earlier segment every invalid frame is a {@link LogCorruptError}.
@@ -125,15 +129,15 @@ export async function replayWal(walDir: string, segments: Map<number, WalSegment
         end = { kind: 'truncate', detail: r.detail };
         break;
       }
-      if (r.kind === 'corrupt' && isLast) {
+      if (r.kind === 'incomplete' && isLast) {
+        // The trailer (the frame's last byte) is zero, so lastByte < frameEnd - 1 unless
+        // something was written after the frame's declared end.
         const lastByte = lastNonZero(bytes, offset);
         if (lastByte + 1 < r.frameEnd) {
           end = { kind: 'zero-fill', to: lastByte + 1, detail: `${r.detail}; the record's last ${r.frameEnd - lastByte - 1} bytes and everything after them are zero` };
           break;
         }
-        if (lastByte + 1 > r.frameEnd && bytes[r.frameEnd - 1] === 0) {
-          throw new LogCorruptError(file.path, `offset ${offset}`, `${r.detail}; the record looks torn but non-zero bytes follow it (at offset ${firstNonZero(bytes, r.frameEnd)})`);
-        }
+        throw new LogCorruptError(file.path, `offset ${offset}`, `${r.detail}; the record looks torn but non-zero bytes follow it (at offset ${firstNonZero(bytes, r.frameEnd)})`);
       }
       if (r.kind !== 'record') throw new LogCorruptError(file.path, `offset ${offset}`, r.detail);
       if (records === 0 && r.record.type !== WalRecordType.SegmentHeader) throw new LogCorruptError(file.path, `offset ${offset}`, 'segment does not start with a header record');
