@@ -6,7 +6,7 @@ import { silentLogger, type RaftLogger } from '../transport/logger';
 import { DataDirLock } from './data-dir-lock';
 import { EntryTailCache, type EntryTailCacheLimits } from './entry-tail-cache';
 import { AppendGapError, LogCorruptError, LogHoleError, SnapshotMissingError, StoreClosedError } from './errors';
-import type { LogStore, LogStoreStats, PersistBatch } from './log-store';
+import { assertEntriesInLog, assertTermInLog, type LogStore, type LogStoreStats, type PersistBatch } from './log-store';
 import { decodeEntryValue, decodeIndexKey, decodeMetaValue, encodeEntryValue, encodeIndexKey, encodeMetaValue, entryValueTerm } from './log-record-codec';
 import { SnapshotStore } from './snapshot-store';
 
@@ -209,8 +209,7 @@ export class LmdbLogStore implements LogStore {
 
   entries(lo: number, hi: number, maxBytes?: number): Entry[] {
     this.assertOpen();
-    if (lo <= this.start.index) throw new CompactedError(lo, this.start.index + 1);
-    if (hi > this.last + 1) throw new UnavailableError(hi - 1, this.last);
+    assertEntriesInLog(lo, hi, this.start.index, this.last);
     const cached = this.tailCache.range(lo, hi, maxBytes);
     if (cached) return cached;
     const out: Entry[] = [];
@@ -234,8 +233,7 @@ export class LmdbLogStore implements LogStore {
   term(i: number): number {
     this.assertOpen();
     if (i === this.start.index) return this.start.term;
-    if (i < this.start.index) throw new CompactedError(i, this.start.index + 1);
-    if (i > this.last) throw new UnavailableError(i, this.last);
+    assertTermInLog(i, this.start.index, this.last);
     const cached = this.tailCache.get(i);
     if (cached) return cached.term;
     const raw = this.entriesDb.get(encodeIndexKey(i));

@@ -1,4 +1,4 @@
-import type { ConfState, Entry, HardState, Snapshot, Storage } from '../core';
+import { CompactedError, UnavailableError, type ConfState, type Entry, type HardState, type Snapshot, type Storage } from '../core';
 import type { RaftLogger } from '../transport/logger';
 import type { EntryTailCacheLimits } from './entry-tail-cache';
 
@@ -74,4 +74,20 @@ export interface LogStore extends Storage {
   stats(): LogStoreStats;
   /** Waits for queued writes, then releases files and the data-directory lock. */
   close(): Promise<void>;
+}
+
+/**
+ * The core's {@link Storage} bounds for `entries(lo, hi)`, shared by every store: entries at or
+ * below the log start (`startIndex`, the last compacted index) throw {@link CompactedError},
+ * entries past `lastIndex` throw {@link UnavailableError}.
+ */
+export function assertEntriesInLog(lo: number, hi: number, startIndex: number, lastIndex: number): void {
+  if (lo <= startIndex) throw new CompactedError(lo, startIndex + 1);
+  if (hi > lastIndex + 1) throw new UnavailableError(hi - 1, lastIndex);
+}
+
+/** The same bounds for `term(i)`; `i === startIndex` is answered by the caller from the log start. */
+export function assertTermInLog(i: number, startIndex: number, lastIndex: number): void {
+  if (i < startIndex) throw new CompactedError(i, startIndex + 1);
+  if (i > lastIndex) throw new UnavailableError(i, lastIndex);
 }

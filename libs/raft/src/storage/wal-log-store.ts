@@ -8,7 +8,7 @@ import { DataDirLock } from './data-dir-lock';
 import { EntryTailCache, type EntryTailCacheLimits } from './entry-tail-cache';
 import { AppendGapError, LogCorruptError, LogHoleError, SnapshotMissingError, StoreClosedError, StoreKindMismatchError } from './errors';
 import { fsyncDirectory } from './fsync';
-import type { LogStore, LogStoreOptions, LogStoreStats, PersistBatch } from './log-store';
+import { assertEntriesInLog, assertTermInLog, type LogStore, type LogStoreOptions, type LogStoreStats, type PersistBatch } from './log-store';
 import { SnapshotStore } from './snapshot-store';
 import { WalIndex } from './wal-index';
 import { encodeWalRecord, entryTypeByte, entryTypeOf, WalRecordType, type EncodedWalRecord, type WalRecordFields } from './wal-record-codec';
@@ -249,8 +249,7 @@ export class WalLogStore implements LogStore {
 
   entries(lo: number, hi: number, maxBytes?: number): Entry[] {
     this.assertOpen();
-    if (lo <= this.start.index) throw new CompactedError(lo, this.start.index + 1);
-    if (hi > this.last + 1) throw new UnavailableError(hi - 1, this.last);
+    assertEntriesInLog(lo, hi, this.start.index, this.last);
     const cached = this.tailCache.range(lo, hi, maxBytes);
     if (cached) return cached;
     if (lo >= hi) return [];
@@ -285,8 +284,7 @@ export class WalLogStore implements LogStore {
   term(i: number): number {
     this.assertOpen();
     if (i === this.start.index) return this.start.term;
-    if (i < this.start.index) throw new CompactedError(i, this.start.index + 1);
-    if (i > this.last) throw new UnavailableError(i, this.last);
+    assertTermInLog(i, this.start.index, this.last);
     if (!this.index.has(i)) throw new LogHoleError(this.path, i, null);
     return this.index.term(i);
   }

@@ -135,25 +135,22 @@ export class KvProcessCluster {
   }
 
   /** kill -9: no graceful shutdown, no flush beyond what was already acknowledged. */
-  async kill(id: string): Promise<void> {
-    const n = this.nodes.get(id)!;
-    n.client?.close();
-    n.client = undefined;
-    if (!n.proc || n.proc.exitCode !== null) return;
-    const exited = new Promise((r) => n.proc!.once('exit', r));
-    n.proc.kill('SIGKILL');
-    await exited;
-    n.proc = undefined;
+  kill(id: string): Promise<void> {
+    return this.stopProcess(id, 'SIGKILL');
   }
 
   /** Graceful stop (SIGTERM), waiting for the process to exit. */
-  async terminate(id: string): Promise<void> {
+  terminate(id: string): Promise<void> {
+    return this.stopProcess(id, 'SIGTERM');
+  }
+
+  private async stopProcess(id: string, signal: NodeJS.Signals): Promise<void> {
     const n = this.nodes.get(id)!;
     n.client?.close();
     n.client = undefined;
     if (!n.proc || n.proc.exitCode !== null) return;
     const exited = new Promise((r) => n.proc!.once('exit', r));
-    n.proc.kill('SIGTERM');
+    n.proc.kill(signal);
     await exited;
     n.proc = undefined;
   }
