@@ -26,7 +26,7 @@ export class KvConnectionError extends Error {
 
 /** Pipelined client of one KV server's client port. */
 export class KvClient {
-  private socket: Socket | undefined;
+  /** The open connection's writer (it holds the socket); undefined while not connected. */
   private writer: CoalescingWriter | undefined;
   private connecting: Promise<Socket> | undefined;
   private nextId = 1;
@@ -48,9 +48,8 @@ export class KvClient {
 
   request(req: DistributiveOmit<KvRequest, 'id'>): Promise<unknown> {
     const id = this.nextId++;
-    const open = this.socket;
     const writer = this.writer;
-    if (open && writer && !open.destroyed) {
+    if (writer && !writer.socket.destroyed) {
       // Connected: queue now (requests of one event-loop turn share a write), one promise per request.
       return new Promise<unknown>((resolve, reject) => {
         this.inflight.set(id, { resolve, reject });
@@ -69,20 +68,18 @@ export class KvClient {
   }
 
   close(): void {
-    this.socket?.destroy();
-    this.socket = undefined;
+    this.writer?.socket.destroy();
     this.writer = undefined;
   }
 
   private ensureSocket(): Promise<Socket> {
-    if (this.socket && !this.socket.destroyed) return Promise.resolve(this.socket);
+    if (this.writer && !this.writer.socket.destroyed) return Promise.resolve(this.writer.socket);
     if (this.connecting) return this.connecting;
     this.connecting = new Promise<Socket>((resolve, reject) => {
       const socket = connect(this.address);
       socket.setNoDelay(true);
       const decoder = new FrameDecoder(256 * 1024 * 1024);
       socket.once('connect', () => {
-        this.socket = socket;
         this.writer = new CoalescingWriter(socket);
         this.connecting = undefined;
         resolve(socket);
@@ -103,10 +100,7 @@ export class KvClient {
           this.connecting = undefined;
           reject(new KvConnectionError(this.address));
         }
-        if (this.socket === socket) {
-          this.socket = undefined;
-          this.writer = undefined;
-        }
+        if (this.writer?.socket === socket) this.writer = undefined;
         const lost = [...this.inflight.values()];
         this.inflight.clear();
         for (const w of lost) w.reject(new KvConnectionError(this.address));

@@ -13,7 +13,7 @@ export class CoalescingWriter {
   private pending: Buffer[] = [];
   private scheduled = false;
 
-  constructor(private readonly socket: Socket) {}
+  constructor(readonly socket: Socket) {}
 
   write(frame: Buffer): void {
     this.pending.push(frame);
